@@ -1,0 +1,42 @@
+# One entry point for users and CI. Needs only Python 3.11, make and bash.
+#   make all    install everything (from the lock file) and run the main job
+#   make test   install everything and run the linters and the tests
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+RUN := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: all setup test lint lock clean-outputs
+
+all: setup
+	$(RUN) -m analysis all
+
+# uv lives in its own small venv so that syncing the project venv never removes it.
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Install exactly what uv.lock pins (the dev extra holds the test tools).
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --extra dev --python $(PYTHON)
+	touch $@
+
+setup: $(VENV)/.synced
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+# Re-resolve the lock file after changing dependencies in pyproject.toml.
+lock: $(UV)
+	$(UV) lock --python $(PYTHON)
+
+clean-outputs:
+	rm -rf data/processed/* data/delivery data/estimates

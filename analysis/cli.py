@@ -1,0 +1,171 @@
+"""``python -m analysis <stage>``: every stage of the pipeline from the command line.
+
+The stages run in one direction (``synth -> clean -> estimate -> validate ->
+report``); ``all`` runs them in order. ``inspect`` reads and validates a delivery
+without cleaning it. A stage that is not built yet says so and exits non-zero
+rather than pretending to have run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from analysis import __version__, config
+
+#: Stages and the issue that builds each one (for the "not built yet" message).
+PIPELINE: tuple[str, ...] = ("synth", "clean", "estimate", "validate", "report")
+_NOT_BUILT: dict[str, str] = {
+    "synth": "issue #3 (the synthetic world)",
+    "clean": "issue #4 (cleaning into a person-year panel)",
+    "estimate": "issue #5 (estimation)",
+    "validate": "issue #6 (validation and reports)",
+    "report": "issue #6 (validation and reports)",
+}
+EXIT_NOT_BUILT = 3
+
+
+def _not_built(stage: str) -> Callable[[argparse.Namespace], int]:
+    def run(_: argparse.Namespace) -> int:
+        print(
+            f"stage '{stage}' is not built yet: it arrives with {_NOT_BUILT[stage]}.",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_BUILT
+
+    return run
+
+
+def _run_inspect(args: argparse.Namespace) -> int:
+    from analysis.sources.revelio import DeliveryError, describe_problems, read_delivery
+
+    try:
+        delivery = read_delivery(args.delivery)
+    except DeliveryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(describe_problems(delivery))
+    if args.out:
+        from analysis.io import write_frame_atomic
+
+        out = Path(args.out)
+        written = delivery.write_parquet(out)
+        write_frame_atomic(delivery.ledger.to_frame(), out / "read_ledger.csv")
+        write_frame_atomic(delivery.unmapped_countries, out / "unmapped_countries.csv")
+        print(
+            f"wrote {', '.join(sorted(p.name for p in written.values()))}, read_ledger.csv "
+            f"and unmapped_countries.csv to {out}"
+        )
+    return 0
+
+
+def _run_all(args: argparse.Namespace) -> int:
+    """Run every built stage in order; list the stages that are not built yet."""
+    from analysis.sources.published import load_published_figures
+
+    figures = load_published_figures()
+    counts = figures["kind"].value_counts().to_dict()
+    print(
+        f"published-figures registry: {len(figures)} figures "
+        f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}) from "
+        f"{config.PUBLISHED_FIGURES_CSV.relative_to(config.REPO_ROOT)}"
+    )
+    delivery = Path(args.delivery) if args.delivery else config.DATA_DELIVERY
+    if delivery.is_dir():
+        status = _run_inspect(argparse.Namespace(delivery=delivery, out=None))
+        if status:
+            return status
+    else:
+        print(f"no delivery at {delivery}: nothing to read yet")
+    missing = ", ".join(f"{s} ({_NOT_BUILT[s]})" for s in PIPELINE)
+    print(f"stages not built yet, skipped: {missing}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and for ``--help``)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="AI wage premium and AI-talent mobility: run the pipeline stage by stage "
+        "(synth -> clean -> estimate -> validate -> report) or all at once.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="stage", metavar="STAGE", required=True)
+
+    p = sub.add_parser(
+        "synth",
+        help="write a synthetic Revelio-layout delivery",
+        description="Write a delivery from the calibrated synthetic world.",
+    )
+    p.add_argument("--out", type=Path, default=config.DATA_DELIVERY, help="delivery folder")
+    p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    p.set_defaults(func=_not_built("synth"))
+
+    p = sub.add_parser(
+        "clean",
+        help="clean a delivery into a person-year panel",
+        description="Clean a delivery into processed tables.",
+    )
+    p.add_argument("--delivery", type=Path, default=config.DATA_DELIVERY)
+    p.add_argument("--out", type=Path, default=config.DATA_PROCESSED)
+    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
+    p.set_defaults(func=_not_built("clean"))
+
+    p = sub.add_parser(
+        "estimate",
+        help="estimate premiums, stocks, flows and mobility",
+        description="Estimate from the processed panel; write tidy CSVs.",
+    )
+    p.add_argument("--panel", type=Path, default=config.DATA_PROCESSED)
+    p.add_argument("--out", type=Path, default=config.DATA_ESTIMATES)
+    p.set_defaults(func=_not_built("estimate"))
+
+    p = sub.add_parser(
+        "validate",
+        help="compare estimates with the published figures",
+        description="One row per published figure: estimate, rule, verdict.",
+    )
+    p.add_argument("--estimates", type=Path, default=config.DATA_ESTIMATES)
+    p.set_defaults(func=_not_built("validate"))
+
+    p = sub.add_parser(
+        "report",
+        help="execute the notebooks into reports/",
+        description="Execute the notebooks with papermill into reports/.",
+    )
+    p.add_argument("--out", type=Path, default=config.REPORTS)
+    p.set_defaults(func=_not_built("report"))
+
+    p = sub.add_parser(
+        "all",
+        help="run every stage in order (the README's main command)",
+        description="Run every built stage in order, from the synthetic world "
+        "to the reports; stages not built yet are listed.",
+    )
+    p.add_argument(
+        "--delivery", type=Path, default=None, help="read this delivery instead of the default one"
+    )
+    p.set_defaults(func=_run_all)
+
+    p = sub.add_parser(
+        "inspect",
+        help="read and validate a delivery (no cleaning)",
+        description="Read a delivery, print what validation found, and "
+        "optionally write the valid tables, quarantine and ledger.",
+    )
+    p.add_argument("--delivery", type=Path, required=True)
+    p.add_argument(
+        "--out", type=Path, default=None, help="write valid tables, quarantine and ledger here"
+    )
+    p.set_defaults(func=_run_inspect)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

@@ -1,0 +1,1 @@
+"""Readers of external data sources (published figures, deliveries, reference lists)."""

@@ -1,0 +1,775 @@
+"""Read a Revelio-style delivery into typed, validated tables, lazily, on DuckDB.
+
+The reader never loads a table into memory to check it. Each table becomes a
+chain of DuckDB views over its part files::
+
+    <table>_raw    the part files, aliases resolved to canonical names, with
+                   ``source_file`` and ``source_row`` for every row
+    <table>_typed  values parsed to the contract's types; country names mapped
+                   to ISO3 (raw name kept as ``<column>_raw``); for every row
+                   the list of problems it has (``_reasons``)
+    <table>        the rows without problems: what later stages read
+    quarantine     every row set aside, with its reasons and its raw values
+
+Validation runs as streaming SQL aggregates over those views. Problems that make
+the delivery unusable (a missing table or column, an unreadable file, a key that
+is missing, non-integral or duplicated) raise a :class:`DeliveryError` naming
+file, table, column and example rows. Problems confined to a row (an end before
+the start, a salary or weight that is not positive, a seniority outside 1..7, an
+unknown country, ...) send the row to quarantine and are counted in the ledger.
+
+Examples
+--------
+>>> from analysis.sources.revelio import read_delivery
+>>> delivery = read_delivery("path/to/delivery")          # doctest: +SKIP
+>>> delivery.relation("positions").limit(3).df()          # doctest: +SKIP
+>>> delivery.ledger.to_frame()                            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analysis.ledger import Ledger
+from analysis.sources.countries import names_to_iso3
+from analysis.sources.revelio.discover import TableFiles, discover_tables
+from analysis.sources.revelio.errors import (
+    DeliveryError,
+    KeyIntegrityError,
+    MissingColumnError,
+    UnreadableFileError,
+)
+from analysis.sources.revelio.schema import DUCKDB_TYPE, TABLES, VERSIONED_NAMES, Column, Table
+
+_INTEGER_TYPES = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "UHUGEINT",
+}
+_MAX_EXAMPLES = 5
+#: Largest integer a double holds exactly (2**53): ids beyond it cannot come from floats.
+_EXACT_DOUBLE = "9.007199254740992e15"
+_STAGE = "read"
+
+
+def _lit(text: str | Path) -> str:
+    """A SQL string literal."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _file_list(files: tuple[Path, ...] | list[Path]) -> str:
+    return "[" + ", ".join(_lit(f) for f in files) + "]"
+
+
+# --------------------------------------------------------------------------- parsing
+def _parse_expr(col: str, spec: Column, raw_type: str) -> str:
+    """SQL that parses raw column ``col`` (of DuckDB type ``raw_type``) to its kind."""
+    c = _ident(col)
+    base = raw_type.split("(")[0].upper()
+    is_text = base == "VARCHAR"
+    if spec.kind in ("id", "int"):
+        target = DUCKDB_TYPE[spec.kind]
+        if base in _INTEGER_TYPES:
+            return f"TRY_CAST({c} AS {target})"
+        if is_text:
+            t = f"trim({c})"
+            as_double = f"TRY_CAST({t} AS DOUBLE)"
+            return (
+                f"CASE WHEN regexp_full_match({t}, '[+-]?[0-9]+') THEN TRY_CAST({t} AS {target}) "
+                f"WHEN {as_double} = trunc({as_double}) AND abs({as_double}) < {_EXACT_DOUBLE} "
+                f"THEN TRY_CAST({as_double} AS {target}) END"
+            )
+        as_double = f"TRY_CAST({c} AS DOUBLE)"
+        return (
+            f"CASE WHEN {as_double} = trunc({as_double}) AND abs({as_double}) < {_EXACT_DOUBLE}"
+            f" THEN TRY_CAST({as_double} AS {target}) END"
+        )
+    if spec.kind == "float":
+        value = f"TRY_CAST(trim({c}) AS DOUBLE)" if is_text else f"TRY_CAST({c} AS DOUBLE)"
+        return f"CASE WHEN isnan({value}) OR isinf({value}) THEN NULL ELSE {value} END"
+    if spec.kind == "date":
+        if is_text:
+            t = f"trim({c})"
+            value = (
+                f"COALESCE(TRY_CAST({t} AS DATE), "
+                f"TRY_CAST(TRY_STRPTIME({t}, '%Y-%m') AS DATE), "
+                f"TRY_CAST(TRY_CAST({t} AS TIMESTAMP) AS DATE))"
+            )
+        else:
+            value = f"TRY_CAST({c} AS DATE)"
+        return value
+    # str and country
+    return f"NULLIF(trim(CAST({c} AS VARCHAR)), '')"
+
+
+def _is_raw_present(col: str, raw_type: str) -> str:
+    """SQL true when the raw value is present (not null, not blank text)."""
+    c = _ident(col)
+    if raw_type.split("(")[0].upper() == "VARCHAR":
+        return f"({c} IS NOT NULL AND trim({c}) <> '')"
+    if raw_type.split("(")[0].upper() in ("DOUBLE", "FLOAT"):
+        return f"({c} IS NOT NULL AND NOT isnan({c}))"
+    return f"({c} IS NOT NULL)"
+
+
+# --------------------------------------------------------------------------- rules
+@dataclass(frozen=True)
+class _Rule:
+    """A row-level problem: rows where ``condition`` holds are quarantined
+    (``action='quarantine'``) or have ``column`` set to missing (``'set_null'``)."""
+
+    reason: str
+    condition: str
+    action: str = "quarantine"
+    column: str | None = None
+
+
+def _table_rules(table: Table) -> list[_Rule]:
+    """Problems specific to a table, beyond parse failures and unknown countries."""
+    if table.name == "positions":
+        return [
+            _Rule("enddate before startdate", "enddate IS NOT NULL AND enddate < startdate"),
+            _Rule("salary not positive", "salary IS NOT NULL AND salary <= 0"),
+            _Rule(
+                "total_compensation not positive",
+                "total_compensation IS NOT NULL AND total_compensation <= 0",
+            ),
+            _Rule("weight not positive", "weight IS NOT NULL AND weight <= 0"),
+            _Rule(
+                "seniority outside 1..7",
+                "seniority IS NOT NULL AND (seniority < 1 OR seniority > 7)",
+            ),
+        ]
+    if table.name == "education":
+        return [
+            _Rule(
+                "enddate before startdate",
+                "enddate IS NOT NULL AND startdate IS NOT NULL AND enddate < startdate",
+            ),
+        ]
+    if table.name == "users":
+        return [
+            _Rule(
+                "f_prob outside [0, 1] set to missing",
+                "f_prob IS NOT NULL AND (f_prob < 0 OR f_prob > 1)",
+                action="set_null",
+                column="f_prob",
+            ),
+        ]
+    return []
+
+
+# --------------------------------------------------------------------------- delivery
+@dataclass
+class Delivery:
+    """A validated delivery: DuckDB views over its files, plus what validation found.
+
+    Use :func:`read_delivery` to build one. The views live in :attr:`con`; later
+    stages read ``users``, ``positions``, ``education`` and ``skills`` (valid rows
+    only) and ``quarantine``.
+
+    Attributes
+    ----------
+    root
+        The delivery folder.
+    con
+        The DuckDB connection holding the views.
+    files
+        The part files of each table.
+    ledger
+        Rows read, quarantined (by reason) and kept, per table.
+    unmapped_countries
+        Every country name that maps to no ISO3 code: table, column, name, rows.
+    column_sources
+        For each table, which file column fed each canonical column (aliases used).
+    """
+
+    root: Path
+    con: duckdb.DuckDBPyConnection
+    files: dict[str, TableFiles]
+    ledger: Ledger = field(default_factory=Ledger)
+    unmapped_countries: pd.DataFrame = field(default_factory=pd.DataFrame)
+    column_sources: dict[str, dict[str, str]] = field(default_factory=dict)
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)
+    row_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    # ---- access -------------------------------------------------------------
+    def relation(self, table: str) -> duckdb.DuckDBPyRelation:
+        """Valid rows of ``table`` as a lazy DuckDB relation."""
+        if table not in TABLES and table != "quarantine":
+            raise KeyError(f"unknown table {table!r}; choose from {[*TABLES, 'quarantine']}")
+        return self.con.table(table)
+
+    def to_pandas(self, table: str) -> pd.DataFrame:
+        """Valid rows of ``table`` as a DataFrame, ordered by file and row (small data)."""
+        return self.con.sql(f"SELECT * FROM {_ident(table)} ORDER BY source_file, source_row").df()
+
+    def quarantine(self) -> pd.DataFrame:
+        """Every quarantined row with its table, file, row, reasons and raw values."""
+        return self.con.sql(
+            'SELECT * FROM quarantine ORDER BY "table", source_file, source_row'
+        ).df()
+
+    @property
+    def schema_family(self) -> str:
+        """``versioned``, ``unversioned`` or ``mixed``, from the column names used."""
+        used = {src for sources in self.column_sources.values() for src in sources.values()}
+        extras = {c for cols in self.extra_columns.values() for c in cols}
+        versioned = bool((used | extras) & VERSIONED_NAMES)
+        unversioned = bool(used & {"role_k1500", "skill_mapped"})
+        if versioned and unversioned:
+            return "mixed"
+        return "versioned" if versioned else "unversioned"
+
+    @cached_property
+    def delivery_date(self) -> date:
+        """The snapshot date: the latest ``updated_dt``, else the latest spell date."""
+        row = self.con.sql("SELECT max(updated_dt) FROM users").fetchone()
+        if row and row[0] is not None:
+            return row[0]
+        row = self.con.sql(
+            "SELECT max(greatest(startdate, coalesce(enddate, startdate))) FROM positions"
+        ).fetchone()
+        if row and row[0] is not None:
+            return row[0]
+        raise DeliveryError(
+            "cannot infer the delivery date: no updated_dt and no spells", files=[self.root]
+        )
+
+    def summary(self) -> pd.DataFrame:
+        """Rows read, quarantined and kept per table."""
+        return pd.DataFrame([{"table": t, **counts} for t, counts in self.row_counts.items()])
+
+    def write_parquet(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write the valid tables and the quarantine as parquet, atomically.
+
+        Each table is streamed by DuckDB to ``<name>.parquet.tmp`` and renamed, so a
+        reader never sees a half-written file. Rows are ordered by file and row,
+        which makes the output byte-identical across runs.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written: dict[str, Path] = {}
+        for name in [*TABLES, "quarantine"]:
+            target = out / f"{name}.parquet"
+            tmp = out / f".{name}.parquet.tmp"
+            order = (
+                '"table", source_file, source_row'
+                if name == "quarantine"
+                else ("source_file, source_row")
+            )
+            self.con.sql(
+                f"COPY (SELECT * FROM {_ident(name)} ORDER BY {order}) TO {_lit(tmp)} "
+                "(FORMAT parquet, COMPRESSION zstd)"
+            )
+            tmp.replace(target)
+            written[name] = target
+        return written
+
+
+class _TableReader:
+    """Builds and validates the views of one table."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, root: Path, table: Table, files: TableFiles
+    ) -> None:
+        self.con = con
+        self.root = root
+        self.table = table
+        self.files = files
+        self.sources: dict[str, str] = {}
+        self.extras: list[str] = []
+        self.raw_types: dict[str, str] = {}
+
+    # ---- step 1: schemas of the part files ------------------------------------
+    def _scan(self, files: list[Path] | tuple[Path, ...]) -> str:
+        if self.files.format == "parquet":
+            return (
+                f"read_parquet({_file_list(files)}, union_by_name=true, filename=true, "
+                "file_row_number=true)"
+            )
+        return (
+            f"read_csv({_file_list(files)}, header=true, all_varchar=true, "
+            "union_by_name=true, filename=true)"
+        )
+
+    def _relpath(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def _relative(self, column: str) -> str:
+        """SQL turning an absolute file name into a path relative to the delivery root."""
+        prefix = len(str(self.root).rstrip("/")) + 2
+        return f"substr({column}, {prefix})"
+
+    def _file_columns(self, path: Path) -> list[str]:
+        if path.stat().st_size == 0:
+            raise UnreadableFileError(f"file is empty: {path}", table=self.table.name, files=[path])
+        scan = (
+            f"read_parquet({_lit(path)})"
+            if self.files.format == "parquet"
+            else f"read_csv({_lit(path)}, header=true, all_varchar=true)"
+        )
+        try:
+            described = self.con.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+        except duckdb.Error as exc:
+            raise UnreadableFileError(
+                f"cannot read {self.files.format} file {path}: {str(exc).splitlines()[0]}",
+                table=self.table.name,
+                files=[path],
+            ) from exc
+        return [row[0] for row in described]
+
+    def resolve_columns(self) -> None:
+        """Map file columns to canonical ones through the alias map; check required ones."""
+        per_file: dict[Path, dict[str, str]] = {}
+        all_columns: dict[str, None] = {}
+        for path in self.files.files:
+            columns = self._file_columns(path)
+            lower = {c.lower(): c for c in columns}
+            for c in columns:
+                all_columns.setdefault(c, None)
+            mapping: dict[str, str] = {}
+            for canonical, spec in self.table.columns.items():
+                for candidate in (canonical, *spec.aliases):
+                    if candidate.lower() in lower:
+                        mapping[canonical] = lower[candidate.lower()]
+                        break
+                else:
+                    if spec.required:
+                        names = " or ".join((canonical, *spec.aliases))
+                        raise MissingColumnError(
+                            f"required column {names} is missing from {path.name}",
+                            table=self.table.name,
+                            column=canonical,
+                            files=[path],
+                            hint=f"columns found: {', '.join(columns)}",
+                        )
+            per_file[path] = mapping
+        distinct = {tuple(sorted(m.items())) for m in per_file.values()}
+        if len(distinct) > 1:
+            raise DeliveryError(
+                f"part files of table '{self.table.name}' name the same column differently",
+                table=self.table.name,
+                files=list(per_file),
+                hint="; ".join(str(dict(d)) for d in sorted(distinct)),
+            )
+        self.sources = dict(next(iter(distinct)))
+        used = {v.lower() for v in self.sources.values()}
+        aliases = {a.lower() for spec in self.table.columns.values() for a in spec.aliases}
+        reserved = {"filename", "file_row_number", "source_file", "source_row"}
+        self.extras = [
+            c
+            for c in all_columns
+            if c.lower() not in used | aliases | reserved
+            and c.lower() not in {k.lower() for k in self.table.columns}
+        ]
+
+    # ---- step 2: raw view -------------------------------------------------------
+    def create_raw_view(self) -> None:
+        name = self.table.name
+        select = []
+        for canonical in self.table.columns:
+            if canonical in self.sources:
+                select.append(f"{_ident(self.sources[canonical])} AS {_ident(canonical)}")
+            else:
+                select.append(f"CAST(NULL AS VARCHAR) AS {_ident(canonical)}")
+        select += [_ident(c) for c in self.extras]
+        cols = ", ".join(select)
+        if self.files.format == "parquet":
+            sql = (
+                f"SELECT {cols}, {self._relative('filename')} AS source_file, "
+                f"CAST(file_row_number AS BIGINT) AS source_row FROM {self._scan(self.files.files)}"
+            )
+        else:
+            # CSV has no row number of its own: number each file's rows in file order.
+            parts = [
+                f"SELECT {cols}, {_lit(self._relpath(path))} AS source_file, "
+                f"CAST(row_number() OVER () - 1 AS BIGINT) AS source_row "
+                f"FROM read_csv({_lit(path)}, header=true, all_varchar=true)"
+                for path in self.files.files
+            ]
+            sql = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
+        try:
+            self.con.sql(f"CREATE OR REPLACE VIEW {_ident(name + '_raw')} AS {sql}")
+            described = self.con.sql(f"DESCRIBE {_ident(name + '_raw')}").fetchall()
+        except duckdb.Error as exc:
+            raise UnreadableFileError(
+                f"cannot combine the part files of table '{name}': {str(exc).splitlines()[0]}",
+                table=name,
+                files=self.files.files,
+            ) from exc
+        self.raw_types = {row[0]: row[1] for row in described}
+
+    def _run(self, sql: str) -> duckdb.DuckDBPyRelation:
+        """Execute a query over the raw files, turning a read failure into a named error."""
+        try:
+            return self.con.sql(sql)
+        except duckdb.Error as exc:  # data pages that fail only on a full scan
+            raise UnreadableFileError(
+                f"cannot read table '{self.table.name}': {str(exc).splitlines()[0]}",
+                table=self.table.name,
+                files=self.files.files,
+            ) from exc
+
+    def _examples(self, where: str, columns: list[str], view: str) -> pd.DataFrame:
+        cols = ", ".join(_ident(c) for c in [*columns, "source_file", "source_row"])
+        return self._run(
+            f"SELECT {cols} FROM {_ident(view)} WHERE {where} "
+            f"ORDER BY source_file, source_row LIMIT {_MAX_EXAMPLES}"
+        ).df()
+
+    # ---- step 3: fatal key checks -------------------------------------------------
+    def check_identifiers(self) -> None:
+        """Identifiers must be present (where required) and integral; keys unique."""
+        raw = self.table.name + "_raw"
+        for col, spec in self.table.columns.items():
+            if spec.kind != "id":
+                continue
+            rtype = self.raw_types[col]
+            parsed = _parse_expr(col, spec, rtype)
+            present = _is_raw_present(col, rtype)
+            bad = self._run(
+                f"SELECT count(*) FROM {_ident(raw)} WHERE {present} AND ({parsed}) IS NULL"
+            ).fetchone()[0]
+            if bad:
+                raise KeyIntegrityError(
+                    f"{bad:,} value(s) of identifier {col} in table '{self.table.name}' are not "
+                    "integers (identifiers are read as int64 and must be whole numbers)",
+                    table=self.table.name,
+                    column=col,
+                    files=self._bad_files(f"{present} AND ({parsed}) IS NULL"),
+                    examples=self._examples(f"{present} AND ({parsed}) IS NULL", [col], raw),
+                )
+            if not spec.nullable:
+                missing = self._run(
+                    f"SELECT count(*) FROM {_ident(raw)} WHERE NOT {present}"
+                ).fetchone()[0]
+                if missing:
+                    raise KeyIntegrityError(
+                        f"{missing:,} row(s) of table '{self.table.name}' have no {col}",
+                        table=self.table.name,
+                        column=col,
+                        files=self._bad_files(f"NOT {present}"),
+                        examples=self._examples(f"NOT {present}", [col], raw),
+                    )
+        key = self.table.key
+        if key:
+            parsed = _parse_expr(key, self.table.columns[key], self.raw_types[key])
+            dup = self._run(
+                f"SELECT count(*) AS keys, sum(n) AS rows FROM (SELECT {parsed} AS k, "
+                f"count(*) AS n FROM {_ident(raw)} GROUP BY k HAVING count(*) > 1)"
+            ).fetchone()
+            if dup[0]:
+                where = (
+                    f"({parsed}) IN (SELECT {parsed} FROM {_ident(raw)} GROUP BY 1 "
+                    f"HAVING count(*) > 1 ORDER BY 1 LIMIT 3)"
+                )
+                raise KeyIntegrityError(
+                    f"key {key} of table '{self.table.name}' is not unique: {dup[0]:,} value(s) "
+                    f"appear more than once ({int(dup[1]):,} rows)",
+                    table=self.table.name,
+                    column=key,
+                    files=self._bad_files(where),
+                    examples=self._examples(where, [key], raw),
+                )
+
+    def _bad_files(self, where: str) -> list[str]:
+        rows = self._run(
+            f"SELECT DISTINCT source_file FROM {_ident(self.table.name + '_raw')} "
+            f"WHERE {where} ORDER BY 1 LIMIT 10"
+        ).fetchall()
+        return [str(self.root / r[0]) for r in rows]
+
+    # ---- step 4: typed view with per-row problems ---------------------------------------
+    def country_names(self) -> pd.DataFrame:
+        """Distinct raw names of every country column, with row counts."""
+        frames = []
+        for col, spec in self.table.columns.items():
+            if spec.kind != "country":
+                continue
+            expr = _parse_expr(col, spec, self.raw_types[col])
+            frame = self._run(
+                f"SELECT {expr} AS name, count(*) AS rows FROM {_ident(self.table.name + '_raw')} "
+                f"WHERE name IS NOT NULL GROUP BY name"
+            ).df()
+            frame.insert(0, "column", col)
+            frame.insert(0, "table", self.table.name)
+            frames.append(frame)
+        return (
+            pd.concat(frames)
+            if frames
+            else pd.DataFrame(columns=["table", "column", "name", "rows"])
+        )
+
+    def create_typed_view(self, users_view: str | None) -> list[_Rule]:
+        """Parse every column and attach the list of problems of each row."""
+        name = self.table.name
+        raw = _ident(name + "_raw")
+        parsed_cols, rules = [], []
+        joins = []
+        for i, (col, spec) in enumerate(self.table.columns.items()):
+            rtype = self.raw_types[col]
+            expr = _parse_expr(col, spec, rtype)
+            present = _is_raw_present(col, rtype)
+            if spec.kind == "country":
+                alias = f"cm{i}"
+                joins.append(f"LEFT JOIN country_map AS {alias} ON {alias}._cm_name = {expr}")
+                parsed_cols.append(f"{alias}._cm_iso3 AS {_ident(col)}")
+                parsed_cols.append(f"{expr} AS {_ident(col + '_raw')}")
+                unknown = f"{expr} IS NOT NULL AND {alias}._cm_iso3 IS NULL"
+                if name == "users":
+                    rules.append(
+                        _Rule(
+                            f"unknown {col} set to missing", unknown, action="set_null", column=col
+                        )
+                    )
+                else:
+                    rules.append(_Rule(f"unknown {col}", unknown))
+                continue
+            if spec.kind == "date" and spec.month_level:
+                expr = f"CAST(date_trunc('month', {expr}) AS DATE)"
+            parsed_cols.append(f"{expr} AS {_ident(col)}")
+            if spec.kind in ("int", "float", "date"):
+                cond = f"{present} AND ({expr}) IS NULL"
+                if name == "users":
+                    rules.append(
+                        _Rule(
+                            f"unparseable {col} set to missing", cond, action="set_null", column=col
+                        )
+                    )
+                else:
+                    rules.append(_Rule(f"unparseable {col}", cond))
+            if not spec.nullable and spec.kind != "id":
+                rules.append(_Rule(f"missing {col}", f"NOT {present}"))
+        # Table-specific rules refer to parsed values: evaluate them on the parsed frame.
+        table_rules = _table_rules(self.table)
+        if self.table.foreign_user and users_view:
+            table_rules.append(
+                _Rule(
+                    "user_id not in users",
+                    f"NOT EXISTS (SELECT 1 FROM {_ident(users_view)} AS u "
+                    f"WHERE u.user_id = parsed.user_id)",
+                )
+            )
+        raw_rules = rules
+        reason_list = ", ".join(
+            f"CASE WHEN {r.condition} THEN {_lit(r.reason)} END" for r in raw_rules
+        )
+        raw_json = (
+            "to_json(struct_pack("
+            + ", ".join(
+                f"{_ident(c)} := CAST(r.{_ident(c)} AS VARCHAR)"
+                for c in [*self.table.columns, *self.extras]
+            )
+            + "))"
+        )
+        extras = "".join(f", r.{_ident(c)}" for c in self.extras)
+        # Stage A: parse, and list raw-level problems (parse failures, unknown countries).
+        stage_a = (
+            (
+                f"SELECT {', '.join(parsed_cols)}{extras}, r.source_file, r.source_row, "
+                f"list_filter([{reason_list}], x -> x IS NOT NULL) AS _raw_reasons, "
+                f"{raw_json} AS _record "
+                f"FROM {raw} AS r {' '.join(joins)}"
+            )
+            if raw_rules
+            else (
+                f"SELECT {', '.join(parsed_cols)}{extras}, r.source_file, r.source_row, "
+                f"CAST([] AS VARCHAR[]) AS _raw_reasons, {raw_json} AS _record "
+                f"FROM {raw} AS r {' '.join(joins)}"
+            )
+        )
+        table_reasons = ", ".join(
+            f"CASE WHEN {r.condition} THEN {_lit(r.reason)} END" for r in table_rules
+        )
+        reasons = (
+            f"list_concat(_raw_reasons, list_filter([{table_reasons}], x -> x IS NOT NULL))"
+            if table_rules
+            else "_raw_reasons"
+        )
+        sql = (
+            f"SELECT parsed.* EXCLUDE (_raw_reasons), {reasons} AS _reasons "
+            f"FROM ({stage_a}) AS parsed"
+        )
+        self.con.sql(f"CREATE OR REPLACE VIEW {_ident(name + '_typed')} AS {sql}")
+        return raw_rules + table_rules
+
+    def create_output_views(self, rules: list[_Rule]) -> None:
+        """``<table>``: rows without quarantine reasons, set-to-missing rules applied."""
+        name = self.table.name
+        typed = _ident(name + "_typed")
+        null_reasons = {r.reason: r.column for r in rules if r.action == "set_null"}
+        quarantine_reasons = [r.reason for r in rules if r.action == "quarantine"]
+        columns = []
+        for col in [*self.table.columns, *self.extras]:
+            nulling = [reason for reason, target in null_reasons.items() if target == col]
+            if nulling:
+                cond = " OR ".join(f"list_contains(_reasons, {_lit(r)})" for r in nulling)
+                columns.append(
+                    f"CASE WHEN {cond} THEN NULL ELSE {_ident(col)} END AS {_ident(col)}"
+                )
+            else:
+                columns.append(_ident(col))
+            if (
+                self.table.columns.get(col) is not None
+                and self.table.columns[col].kind == "country"
+            ):
+                columns.append(_ident(col + "_raw"))
+        columns += ["source_file", "source_row"]
+        q_list = "[" + ", ".join(_lit(r) for r in quarantine_reasons) + "]::VARCHAR[]"
+        self.quarantine_filter = f"len(list_intersect(_reasons, {q_list})) > 0"
+        self.con.sql(
+            f"CREATE OR REPLACE VIEW {_ident(name)} AS SELECT {', '.join(columns)} "
+            f"FROM {typed} WHERE NOT ({self.quarantine_filter})"
+        )
+        key = (
+            f"CAST({_ident(self.table.key)} AS BIGINT)"
+            if self.table.key
+            else "CAST(NULL AS BIGINT)"
+        )
+        # The primary reason is the first quarantine reason in rule order.
+        primary = "list_filter(_reasons, x -> list_contains(" + q_list + ", x))[1]"
+        self.quarantine_sql = (
+            f'SELECT {_lit(name)} AS "table", source_file, source_row, '
+            f"CAST(user_id AS BIGINT) AS user_id, {key} AS record_key, "
+            f"{primary} AS primary_reason, array_to_string(_reasons, '; ') AS reasons, "
+            f"_record AS record FROM {typed} WHERE {self.quarantine_filter}"
+        )
+
+    # ---- step 5: counts --------------------------------------------------------------
+    def count(self, ledger: Ledger, rules: list[_Rule]) -> dict[str, int]:
+        """One streaming pass: rows read, removed by primary reason, modified by reason."""
+        name = self.table.name
+        typed = _ident(name + "_typed")
+        q_list = "[" + ", ".join(_lit(r.reason) for r in rules if r.action == "quarantine")
+        q_list += "]::VARCHAR[]"
+        frame = self._run(
+            f"SELECT list_filter(_reasons, x -> list_contains({q_list}, x))[1] AS primary_reason, "
+            f"list_filter(_reasons, x -> NOT list_contains({q_list}, x)) AS modified, "
+            f"count(*) AS n FROM {typed} GROUP BY ALL"
+        ).df()
+        rows_in = int(frame["n"].sum()) if len(frame) else 0
+        removed: dict[str, int] = {}
+        modified: dict[str, int] = {}
+        for row in frame.itertuples(index=False):
+            if isinstance(row.primary_reason, str):
+                removed[row.primary_reason] = removed.get(row.primary_reason, 0) + int(row.n)
+            for reason in list(row.modified) if row.modified is not None else []:
+                modified[reason] = modified.get(reason, 0) + int(row.n)
+        rows_out = rows_in - sum(removed.values())
+        ledger.record(
+            _STAGE,
+            name,
+            "validate rows",
+            rows_in=rows_in,
+            rows_out=rows_out,
+            removed=removed,
+            modified=modified,
+        )
+        return {"rows_read": rows_in, "rows_quarantined": rows_in - rows_out, "rows_kept": rows_out}
+
+
+def read_delivery(
+    root: str | Path,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Delivery:
+    """Read and validate a Revelio-style delivery folder.
+
+    Parameters
+    ----------
+    root
+        Folder holding the four tables (see the input contract).
+    con
+        DuckDB connection to create the views in (a new in-memory one by default).
+
+    Returns
+    -------
+    Delivery
+        Lazy views of the valid rows, the quarantine, the ledger and the list of
+        unmapped country names.
+
+    Raises
+    ------
+    DeliveryError
+        Or one of its subclasses (:class:`MissingTableError`,
+        :class:`MissingColumnError`, :class:`UnreadableFileError`,
+        :class:`KeyIntegrityError`) when the delivery cannot be used at all.
+    """
+    root = Path(root).resolve()
+    con = con or duckdb.connect()
+    files = discover_tables(root)
+    readers = {name: _TableReader(con, root, TABLES[name], files[name]) for name in TABLES}
+    for reader in readers.values():
+        reader.resolve_columns()
+        reader.create_raw_view()
+        reader.check_identifiers()
+
+    # Country names: distinct names of all tables, mapped once in Python.
+    names = pd.concat([r.country_names() for r in readers.values()], ignore_index=True)
+    mapping = names_to_iso3(names["name"].tolist())
+    country_map = pd.DataFrame(
+        {"name": list(mapping), "iso3": [mapping[n] for n in mapping]}, dtype="object"
+    )
+    con.register("_country_map_frame", country_map)
+    con.sql(
+        "CREATE OR REPLACE TABLE country_map AS SELECT CAST(name AS VARCHAR) AS _cm_name, "
+        "CAST(iso3 AS VARCHAR) AS _cm_iso3 FROM _country_map_frame"
+    )
+    con.unregister("_country_map_frame")
+    unmapped = names[names["name"].map(lambda n: mapping.get(n) is None)]
+    unmapped = unmapped.sort_values(
+        ["table", "column", "rows", "name"], ascending=[True, True, False, True]
+    ).reset_index(drop=True)
+
+    ledger = Ledger()
+    delivery = Delivery(root=root, con=con, files=files, ledger=ledger, unmapped_countries=unmapped)
+    quarantine_parts = []
+    for name, reader in readers.items():
+        rules = reader.create_typed_view(users_view="users" if name != "users" else None)
+        reader.create_output_views(rules)
+        quarantine_parts.append(reader.quarantine_sql)
+        delivery.row_counts[name] = reader.count(ledger, rules)
+        delivery.column_sources[name] = dict(reader.sources)
+        delivery.extra_columns[name] = list(reader.extras)
+    con.sql(
+        "CREATE OR REPLACE VIEW quarantine AS "
+        + " UNION ALL ".join(f"({q})" for q in quarantine_parts)
+    )
+    return delivery
+
+
+def describe_problems(delivery: Delivery) -> str:
+    """A short human-readable account of what validation found (for logs and the CLI)."""
+    lines = [f"delivery {delivery.root} ({delivery.schema_family} schema)"]
+    for table, counts in delivery.row_counts.items():
+        lines.append(
+            f"  {table:<10} read {counts['rows_read']:>12,}  quarantined "
+            f"{counts['rows_quarantined']:>10,}  kept {counts['rows_kept']:>12,}"
+        )
+    frame = delivery.ledger.to_frame()
+    for row in frame[frame["action"] != "none"].itertuples(index=False):
+        lines.append(f"    {row.table}: {row.action} {row.rows_affected:,} ({row.reason})")
+    if len(delivery.unmapped_countries):
+        lines.append("  country names that map to no ISO3 code:")
+        for row in delivery.unmapped_countries.itertuples(index=False):
+            lines.append(f"    {row.table}.{row.column}: {json.dumps(row.name)} x {row.rows:,}")
+    return "\n".join(lines)
