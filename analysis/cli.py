@@ -17,8 +17,8 @@ from analysis import __version__, config
 
 #: Stages and the issue that builds each one (for the "not built yet" message).
 PIPELINE: tuple[str, ...] = ("synth", "clean", "estimate", "validate", "report")
+BUILT: tuple[str, ...] = ("synth",)
 _NOT_BUILT: dict[str, str] = {
-    "synth": "issue #3 (the synthetic world)",
     "clean": "issue #4 (cleaning into a person-year panel)",
     "estimate": "issue #5 (estimation)",
     "validate": "issue #6 (validation and reports)",
@@ -61,6 +61,44 @@ def _run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_synth(args: argparse.Namespace) -> int:
+    from analysis.sources.synthetic import write_synthetic_delivery
+
+    manifest = write_synthetic_delivery(
+        args.out,
+        seed=args.seed,
+        scale=args.scale,
+        fmt=args.format,
+        schema=args.schema,
+        progress=True,
+    )
+    rows = ", ".join(f"{t} {v['rows']:,}" for t, v in manifest["tables"].items())
+    print(
+        f"wrote a synthetic delivery to {args.out} (seed {args.seed}, scale {args.scale}): "
+        f"{rows} rows"
+    )
+    return 0
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    from analysis.sources.synthetic.calibrate import CALIBRATION_SEED, calibrate
+
+    result = calibrate(
+        args.params,
+        seed=CALIBRATION_SEED if args.seed is None else args.seed,
+        scale=args.scale,
+        max_iterations=args.max_iterations,
+        write=not args.dry_run,
+    )
+    print(f"{'figure':<38} {'target':>12} {'achieved':>12} {'z':>6}")
+    for fid, target, achieved, z in result.table():
+        print(f"{fid:<38} {target:>12,.4g} {achieved:>12,.4g} {z:>6.2f}")
+    print(
+        "converged" if result.converged else f"not converged after {result.iterations} iterations"
+    )
+    return 0 if result.converged else 1
+
+
 def _run_all(args: argparse.Namespace) -> int:
     """Run every built stage in order; list the stages that are not built yet."""
     from analysis.sources.published import load_published_figures
@@ -72,14 +110,25 @@ def _run_all(args: argparse.Namespace) -> int:
         f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}) from "
         f"{config.PUBLISHED_FIGURES_CSV.relative_to(config.REPO_ROOT)}"
     )
-    delivery = Path(args.delivery) if args.delivery else config.DATA_DELIVERY
-    if delivery.is_dir():
-        status = _run_inspect(argparse.Namespace(delivery=delivery, out=None))
+    if args.delivery:
+        delivery = Path(args.delivery)
+    else:
+        delivery = config.DATA_DELIVERY
+        status = _run_synth(
+            argparse.Namespace(
+                out=delivery,
+                seed=args.seed,
+                scale=args.scale,
+                format="parquet",
+                schema="unversioned",
+            )
+        )
         if status:
             return status
-    else:
-        print(f"no delivery at {delivery}: nothing to read yet")
-    missing = ", ".join(f"{s} ({_NOT_BUILT[s]})" for s in PIPELINE)
+    status = _run_inspect(argparse.Namespace(delivery=delivery, out=None))
+    if status:
+        return status
+    missing = ", ".join(f"{s} ({_NOT_BUILT[s]})" for s in PIPELINE if s not in BUILT)
     print(f"stages not built yet, skipped: {missing}")
     return 0
 
@@ -103,7 +152,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
-    p.set_defaults(func=_not_built("synth"))
+    p.add_argument(
+        "--schema",
+        choices=["unversioned", "versioned"],
+        default="unversioned",
+        help="column-name family (role_k1500/skill_mapped or the _v2/k35000 names)",
+    )
+    p.set_defaults(func=_run_synth)
+
+    p = sub.add_parser(
+        "calibrate",
+        help="fit the synthetic world to the published figures",
+        description="Calibration by simulated moments: rewrites the calibrated "
+        "values and the [calibration] section of the parameters file.",
+    )
+    p.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        help="parameters file (default: the package's params.toml)",
+    )
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--max-iterations", type=int, default=10)
+    p.add_argument("--dry-run", action="store_true", help="report, do not rewrite the file")
+    p.set_defaults(func=_run_calibrate)
 
     p = sub.add_parser(
         "clean",
@@ -147,8 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
         "to the reports; stages not built yet are listed.",
     )
     p.add_argument(
-        "--delivery", type=Path, default=None, help="read this delivery instead of the default one"
+        "--delivery",
+        type=Path,
+        default=None,
+        help="use this delivery (real or synthetic) instead of generating one",
     )
+    p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
+    p.add_argument("--scale", type=float, default=1.0)
     p.set_defaults(func=_run_all)
 
     p = sub.add_parser(
