@@ -37,10 +37,15 @@ def test_every_parameter_says_where_it_comes_from():
     named = {t.strip() for targets in calibrated["target"] for t in targets.split(",")}
     assert named <= ids, f"targets not in the registry: {named - ids}"
     # the figures the issue keeps out of calibration are nobody's target
-    for fid in ("kr_abroad_us_2024", "kr_net_outflow_years", "kr_job_changers_abroad_2024_ai",
-                "kr_job_changers_abroad_2024_nonai"):
+    for fid in (
+        "kr_abroad_us_2024",
+        "kr_net_outflow_years",
+        "kr_job_changers_abroad_2024_ai",
+        "kr_job_changers_abroad_2024_nonai",
+    ):
         assert fid not in named and fid not in TARGETS and fid in OUT_OF_SAMPLE
     assert set(TARGETS) <= ids
+    assert named.isdisjoint(OUT_OF_SAMPLE)
     assert (table.loc[table["status"] == "assumption", "why"].str.len() > 10).all()
 
 
@@ -53,8 +58,12 @@ def test_twelve_clusters_seven_named():
 def test_a_parameter_without_provenance_is_rejected(tmp_path):
     path = tmp_path / "params.toml"
     text = (config.REPO_ROOT / "analysis/sources/synthetic/params.toml").read_text()
-    path.write_text(text.replace('status = "assumption", why = "dispersion of unobserved '
-                                 'individual ability"', 'status = "guess"'))
+    path.write_text(
+        text.replace(
+            'status = "assumption", why = "dispersion of unobserved individual ability"',
+            'status = "guess"',
+        )
+    )
     with pytest.raises(ParamsError, match=r"\[wage\] person_sd: status must be one of"):
         load_params(path)
 
@@ -62,9 +71,15 @@ def test_a_parameter_without_provenance_is_rejected(tmp_path):
 def test_rewrite_values_keeps_layout(tmp_path):
     path = tmp_path / "params.toml"
     shutil.copyfile(load_params().path, path)
-    rewrite_values(path, {("mobility", "alpha"): 3.25, ("ai.clusters", "robotics"): 0.5,
-                          ("premium", "other"): {"USA": 30.0, "CAN": 18.0}},
-                   ["note = 1"])
+    rewrite_values(
+        path,
+        {
+            ("mobility", "alpha"): 3.25,
+            ("ai.clusters", "robotics"): 0.5,
+            ("premium", "other"): {"USA": 30.0, "CAN": 18.0},
+        },
+        ["note = 1"],
+    )
     params = load_params(path)
     assert params.value("mobility", "alpha") == 3.25
     assert params.clusters["robotics"]["weight"] == 0.5
@@ -87,13 +102,19 @@ def test_reader_accepts_and_quarantines_exactly_the_injected_rows(small):
     assert len(injected) > 0
     quarantine = delivery.quarantine()
     assert set(quarantine["table"]) <= {"positions"}
-    got = quarantine[["record_key", "primary_reason"]].set_axis(
-        ["position_id", "reason"], axis=1).sort_values("position_id").reset_index(drop=True)
-    pd.testing.assert_frame_equal(got, injected.sort_values("position_id").reset_index(
-        drop=True), check_dtype=False)
+    got = (
+        quarantine[["record_key", "primary_reason"]]
+        .set_axis(["position_id", "reason"], axis=1)
+        .sort_values("position_id")
+        .reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(
+        got, injected.sort_values("position_id").reset_index(drop=True), check_dtype=False
+    )
     unknown = (injected["reason"] == "unknown country").any()
     assert delivery.unmapped_countries["name"].unique().tolist() == (
-        [UNKNOWN_COUNTRY] if unknown else [])
+        [UNKNOWN_COUNTRY] if unknown else []
+    )
     for table, meta in manifest["tables"].items():
         assert delivery.row_counts[table]["rows_read"] == meta["rows"]
 
@@ -103,16 +124,16 @@ def test_documented_mess_is_there(small):
     delivery = read_delivery(root)
     positions = delivery.to_pandas("positions")
     n = len(positions)
-    assert 0.03 < positions["salary"].isna().mean() < 0.09           # missing_salary 6%
-    assert positions["enddate"].isna().mean() > 0.1                  # open spells
+    assert 0.03 < positions["salary"].isna().mean() < 0.09  # missing_salary 6%
+    assert positions["enddate"].isna().mean() > 0.1  # open spells
     raw = positions["country_raw"].dropna()
     standard = {names[0] for names in COUNTRY_NAMES.values()}
     variants = {v for names in COUNTRY_NAMES.values() for v in names}
     assert raw.isin(variants).all()
-    assert 0.15 < (~raw.isin(standard)).mean() < 0.35                 # country_variant 25%
-    assert 0.005 < positions["country"].isna().mean() < 0.02         # missing_country 1%
+    assert 0.15 < (~raw.isin(standard)).mean() < 0.35  # country_variant 25%
+    assert 0.005 < positions["country"].isna().mean() < 0.02  # missing_country 1%
     skills = delivery.to_pandas("skills")
-    assert skills.duplicated(["user_id", "skill_raw"]).sum() > 0   # duplicate skill rows
+    assert skills.duplicated(["user_id", "skill_raw"]).sum() > 0  # duplicate skill rows
     # overlapping spells: a side job starts before another spell of the person ends
     p = positions.sort_values(["user_id", "startdate"])
     prev_end = p.groupby("user_id")["enddate"].shift().fillna(pd.Timestamp("2100-01-01"))
@@ -122,14 +143,20 @@ def test_documented_mess_is_there(small):
 
 def test_layout_and_manifest(small):
     root, manifest = small
-    for stem in ("individual_user", "individual_positions", "individual_user_education",
-                 "individual_user_skills"):
+    for stem in (
+        "individual_user",
+        "individual_positions",
+        "individual_user_education",
+        "individual_user_skills",
+    ):
         parts = sorted((root / stem).glob("*.parquet"))
         assert parts and parts[0].name == f"{stem}_0000_part_00.parquet"
     on_disk = json.loads((root / "manifest.json").read_text())
     assert on_disk == manifest
-    assert {f["path"] for f in manifest["files"]} >= {"_truth/malformed.csv",
-                                                      "_truth/stocks.parquet"}
+    assert {f["path"] for f in manifest["files"]} >= {
+        "_truth/malformed.csv",
+        "_truth/stocks.parquet",
+    }
 
 
 def test_same_seed_same_bytes_other_seed_differs(tmp_path, small):
@@ -138,15 +165,18 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path, small):
     assert again["files"] == manifest["files"]
     other = write_synthetic_delivery(tmp_path / "other", seed=12, scale=SMALL)
     assert {f["sha256"] for f in other["files"] if f["path"].startswith("individual")}.isdisjoint(
-        {f["sha256"] for f in manifest["files"] if f["path"].startswith("individual")})
+        {f["sha256"] for f in manifest["files"] if f["path"].startswith("individual")}
+    )
 
 
 def test_csv_and_versioned_schema(tmp_path, small):
     root, manifest = small
-    csv_manifest = write_synthetic_delivery(tmp_path / "csv", seed=11, scale=SMALL, fmt="csv",
-                                            schema="versioned")
+    csv_manifest = write_synthetic_delivery(
+        tmp_path / "csv", seed=11, scale=SMALL, fmt="csv", schema="versioned"
+    )
     assert {t: v["rows"] for t, v in csv_manifest["tables"].items()} == {
-        t: v["rows"] for t, v in manifest["tables"].items()}
+        t: v["rows"] for t, v in manifest["tables"].items()
+    }
     delivery = read_delivery(tmp_path / "csv")
     assert delivery.schema_family == "versioned"
     assert delivery.column_sources["skills"]["skill_mapped"] == "skill_k35000"

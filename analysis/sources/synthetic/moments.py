@@ -13,7 +13,9 @@ measures each moment with simple, documented rules:
 - **origin**: the country of the earliest high-school education, else bachelor's, else
   the earliest education, else the first job;
 - **premium**: weighted OLS of log salary on the AI indicator with seniority,
-  job-category, degree, sex and position-vintage (start year) fixed effects (pyfixest),
+  job-category, degree, field of study, industry, sex and position-vintage (start year)
+  fixed effects (pyfixest: the BOK's "job function, education, industry, seniority,
+  gender"),
   as exp(b) - 1 in percent. The vintage matters because a position carries one salary,
   set when it starts: a long-running position's pay is that of an earlier year.
 
@@ -98,7 +100,14 @@ def _panel(delivery: Delivery, years: range) -> pd.DataFrame:
         SELECT u.user_id, coalesce(r.country, j.country) AS origin
         FROM users u LEFT JOIN ranked r ON r.user_id = u.user_id AND r.r = 1
         LEFT JOIN first_job j ON j.user_id = u.user_id""")
+    # field of study of the last (highest) education spell: the "education" control
+    con.sql("""
+        CREATE OR REPLACE TEMP TABLE _field AS
+        SELECT user_id, arg_max(field, coalesce(education_number, 0)) AS field
+        FROM education WHERE field IS NOT NULL GROUP BY user_id""")
     delivery_date = delivery.delivery_date
+    has_industry = "industry" in delivery.extra_columns.get("positions", [])
+    industry = "m.industry" if has_industry else "CAST(NULL AS VARCHAR) AS industry"
     frame = con.sql(f"""
         WITH spells AS (
           SELECT p.*, y.year FROM positions p JOIN _years y
@@ -109,11 +118,12 @@ def _panel(delivery: Delivery, years: range) -> pd.DataFrame:
             PARTITION BY user_id, year ORDER BY salary DESC NULLS LAST, position_number) = 1)
         SELECT m.user_id, m.year, m.country, m.rcid, m.salary, m.weight, m.seniority,
                year(m.startdate) AS vintage,
-               m.job_category, u.highest_degree AS degree,
+               m.job_category, u.highest_degree AS degree, f.field, {industry},
                coalesce(u.sex_predicted, 'unknown') AS sex, o.origin,
                EXISTS (SELECT 1 FROM _ai_skills a WHERE a.user_id = m.user_id
                        AND a.first_year <= m.year) AS ai
         FROM main m JOIN users u USING (user_id) LEFT JOIN _origin o USING (user_id)
+        LEFT JOIN _field f USING (user_id)
         ORDER BY m.user_id, m.year""").df()
     clusters = con.sql("SELECT user_id, cluster, first_year FROM _ai_skills").df()
     con.unregister("_taxonomy")
@@ -125,9 +135,11 @@ def _premium(frame: pd.DataFrame, regressor: str) -> tuple[float, float, int]:
     data["degree"] = data["degree"].fillna("unknown")
     data["job_category"] = data["job_category"].fillna("unknown")
     data["seniority"] = data["seniority"].fillna(0)
+    data["field"] = data["field"].fillna("unknown")
+    data["industry"] = data["industry"].fillna("unknown")
     data[regressor] = data[regressor].astype(float)
     # Salaries are modelled per position as of its start: compare positions of one vintage.
-    fes = "seniority + job_category + degree + sex + vintage"
+    fes = "seniority + job_category + degree + field + industry + sex + vintage"
     if data["year"].nunique() > 1:
         fes += " + year"
     with warnings.catch_warnings():  # singleton cells are dropped, as they should be

@@ -376,12 +376,14 @@ class _ChunkSimulation:
         at_home = (loc == origin)[:, None]
         to_home = cols == origin[:, None]
         pull = np.array([p.by_country("mobility", "pull", c) for c in w.countries])
+        barrier = np.array([p.by_country("mobility", "barrier", c) for c in w.countries])
         util = (
             p.value("mobility", "alpha") * gain
             - p.value("mobility", "cost")
             - p.value("mobility", "home") * at_home
             + p.value("mobility", "home") * to_home
             + pull[None, :]
+            - barrier[None, :] * ~to_home
         )
         if year == 2020:
             util = util + p.value("mobility", "shock_2020_emigration") * (at_home & ~to_home)
