@@ -715,7 +715,9 @@ def read_delivery(
         :class:`KeyIntegrityError`) when the delivery cannot be used at all.
     """
     root = Path(root).resolve()
-    con = con or duckdb.connect()
+    if con is None:
+        con = duckdb.connect()
+        con.sql("SET enable_progress_bar = false")
     files = discover_tables(root)
     readers = {name: _TableReader(con, root, TABLES[name], files[name]) for name in TABLES}
     for reader in readers.values():
