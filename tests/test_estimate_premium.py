@@ -197,3 +197,60 @@ def test_tidy_and_summary_shape(frame):
     ci = res.conf_int()
     assert ci.loc["ai", "lower"] < res.estimate < ci.loc["ai", "upper"]
     assert "pyfixest.feols" in res.summary and "cluster: pid" in res.summary
+
+
+# --------------------------------------------------------------------------- compressed
+@pytest.mark.parametrize("weights", ["w", None], ids=["weighted", "unweighted"])
+@pytest.mark.parametrize("cluster", ["region", None], ids=["clustered", "hc1"])
+def test_compressed_equals_full_regression(tmp_path, weights, cluster):
+    from analysis.estimate.compressed import compressed_feols
+
+    rng = np.random.default_rng(11)
+    n = 30000
+    df = pd.DataFrame(
+        {
+            "ai": rng.integers(0, 2, n),
+            "job": rng.integers(0, 7, n),
+            "year": rng.integers(2010, 2025, n),
+            "region": rng.integers(0, 40, n),
+            "w": rng.uniform(0.2, 3.0, n),
+        }
+    )
+    df["y"] = (
+        0.06 * df["ai"]
+        + 0.05 * df["job"]
+        + 0.01 * (df["year"] - 2010)
+        + 0.02 * df["region"]
+        + rng.normal(0, 0.5, n)
+    )
+    path = tmp_path / "panel.parquet"
+    df.to_parquet(path)
+    fes = ["job", "year", "region"]
+    full = estimate_premium(df, outcome="y", fixed_effects=fes, weights=weights, cluster=cluster)
+    comp = compressed_feols(path, "y", "ai", fixed_effects=fes, weights=weights, cluster=cluster)
+    assert comp.info["cells"] < n / 2
+    assert comp.nobs == full.nobs
+    assert comp.params["ai"] == pytest.approx(full.params["ai"], abs=1e-10)
+    assert comp.std_errors["ai"] == pytest.approx(full.std_errors["ai"], rel=1e-8)
+    np.testing.assert_allclose(comp.conf_int().loc["ai"], full.conf_int().loc["ai"], rtol=1e-8)
+
+
+def test_compressed_filter_and_missing_values():
+    from analysis.estimate.compressed import compressed_feols
+
+    rng = np.random.default_rng(12)
+    n = 5000
+    df = pd.DataFrame(
+        {
+            "ai": rng.integers(0, 2, n),
+            "job": rng.integers(0, 3, n),
+            "country": rng.choice(["KOR", "USA"], n),
+        }
+    )
+    df["y"] = 0.1 * df["ai"] + rng.normal(0, 0.3, n)
+    df.loc[:99, "y"] = np.nan
+    comp = compressed_feols(df, "y", "ai", fixed_effects=["job"], where="country = 'KOR'")
+    sub = df[(df["country"] == "KOR")]
+    full = estimate_premium(sub, outcome="y", fixed_effects=["job"], weights=None, cluster=None)
+    assert comp.nobs == full.nobs == sub["y"].notna().sum()
+    assert comp.params["ai"] == pytest.approx(full.params["ai"], abs=1e-10)
