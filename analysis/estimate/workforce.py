@@ -1,0 +1,256 @@
+"""The AI workforce: weighted stocks, flows across borders, and overseas shares.
+
+All functions take any person-year frame and name its columns as arguments. Weighted
+totals carry the standard error of a Horvitz-Thompson total under independent
+(Poisson) sampling of persons, ``sqrt(sum w^2)``; weighted shares carry the
+linearised standard error of a ratio, ``sqrt(sum w^2 (a - p)^2) / sum w``. Within one
+year a person is one row, so these are the right units.
+
+Examples
+--------
+>>> import pandas as pd
+>>> panel = pd.DataFrame({"user_id": [1, 2, 3, 1, 2, 3], "year": [2023] * 3 + [2024] * 3,
+...     "country": ["KOR", "KOR", "USA", "USA", "KOR", "USA"], "ai": [True, False, True] * 2,
+...     "weight": [10.0, 10.0, 20.0] * 2, "origin": ["KOR", "KOR", "USA"] * 2})
+>>> stocks(panel).query("country == 'KOR'")[["ai_workers", "workers"]].values.tolist()
+[[10.0, 20.0], [0.0, 10.0]]
+>>> flows(panel).query("country == 'KOR' and year == 2024")["outflow"].item()
+10.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def _weighted_total(frame: pd.DataFrame, mask: pd.Series, weight: str) -> tuple[float, float]:
+    w = frame.loc[mask, weight].to_numpy(dtype=float)
+    return float(w.sum()), float(np.sqrt((w**2).sum()))
+
+
+def stocks(
+    panel: pd.DataFrame,
+    *,
+    by: Sequence[str] = ("country", "year"),
+    ai: str = "ai",
+    weight: str = "weight",
+) -> pd.DataFrame:
+    """Weighted numbers of AI and all workers by ``by`` (country and year by default).
+
+    Returns
+    -------
+    DataFrame
+        ``by`` columns, ``ai_workers``, ``ai_workers_se``, ``workers``, ``workers_se``,
+        ``ai_share`` (percent) and its ``ai_share_se``, ``n_ai`` and ``n`` (rows).
+    """
+    rows = []
+    for key, group in panel.groupby(list(by), sort=True, dropna=True):
+        key = key if isinstance(key, tuple) else (key,)
+        a = group[ai].astype(bool)
+        w = group[weight].to_numpy(dtype=float)
+        ai_total, ai_se = _weighted_total(group, a, weight)
+        share = ai_total / w.sum()
+        rows.append(
+            {
+                **dict(zip(by, key, strict=True)),
+                "ai_workers": ai_total,
+                "ai_workers_se": ai_se,
+                "workers": float(w.sum()),
+                "workers_se": float(np.sqrt((w**2).sum())),
+                "ai_share": 100 * share,
+                "ai_share_se": 100
+                * float(np.sqrt((w**2 * (a.to_numpy() - share) ** 2).sum()) / w.sum()),
+                "n_ai": int(a.sum()),
+                "n": len(group),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def transitions(
+    panel: pd.DataFrame,
+    *,
+    person: str = "user_id",
+    year: str = "year",
+    country: str = "country",
+) -> pd.DataFrame:
+    """Consecutive person-years with the country before and after.
+
+    Only pairs of adjacent years (t-1, t) are kept: a person missing from the panel in
+    a year breaks the chain, since where they worked in between is unknown.
+    """
+    ordered = panel.sort_values([person, year])
+    prev = ordered.groupby(person)[[year, country]].shift()
+    out = ordered.assign(prev_year=prev[year], prev_country=prev[country])
+    return out[out["prev_year"] == out[year] - 1].drop(columns="prev_year")
+
+
+def flows(
+    panel: pd.DataFrame,
+    *,
+    person: str = "user_id",
+    year: str = "year",
+    country: str = "country",
+    ai: str = "ai",
+    weight: str = "weight",
+    only_ai: bool = True,
+    population: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Inflows, outflows and net inflows of workers by country and year.
+
+    A worker flows out of country c in year t if they worked in c in t-1 and elsewhere
+    in t; in if the reverse. With ``only_ai``, flows of workers who are AI-skilled in t.
+
+    Parameters
+    ----------
+    population
+        Optional table with ``country``, ``year`` and ``population``: adds flows per
+        10,000 residents (``*_per_10k``).
+
+    Returns
+    -------
+    DataFrame
+        ``country``, ``year``, ``inflow``, ``outflow``, ``net_inflow`` (weighted), their
+        standard errors, the ``stock`` at t (same group, weighted) and
+        ``net_per_10k_workers`` = 10,000 x net inflow / stock (the LinkedIn-style rate
+        per members of the group), and optionally ``net_per_10k_residents``.
+    """
+    steps = transitions(panel, person=person, year=year, country=country)
+    if only_ai:
+        steps = steps[steps[ai].astype(bool)]
+        base = panel[panel[ai].astype(bool)]
+    else:
+        base = panel
+    moved = steps[steps["prev_country"] != steps[country]]
+    out_w = moved.groupby(["prev_country", year])[weight]
+    in_w = moved.groupby([country, year])[weight]
+    outflow = pd.DataFrame(
+        {"outflow": out_w.sum(), "outflow_se": np.sqrt(out_w.apply(lambda w: (w**2).sum()))}
+    ).rename_axis([country, year])
+    inflow = pd.DataFrame(
+        {"inflow": in_w.sum(), "inflow_se": np.sqrt(in_w.apply(lambda w: (w**2).sum()))}
+    )
+    stock = base.groupby([country, year])[weight].sum().rename("stock")
+    table = pd.concat([stock, inflow, outflow], axis=1).fillna(0.0)
+    years = sorted(steps[year].unique())
+    table = table[table.index.get_level_values(year).isin(years)]
+    table["net_inflow"] = table["inflow"] - table["outflow"]
+    # in and out flows of one country-year involve different persons: variances add
+    table["net_inflow_se"] = np.sqrt(table["inflow_se"] ** 2 + table["outflow_se"] ** 2)
+    table["net_per_10k_workers"] = (
+        1e4 * table["net_inflow"] / table["stock"].where(table["stock"] > 0)
+    )
+    table = table.reset_index().rename(columns={"level_0": country, "level_1": year})
+    if population is not None:
+        table = table.merge(
+            population[["country", "year", "population"]].rename(
+                columns={"country": country, "year": year}
+            ),
+            on=[country, year],
+            how="left",
+        )
+        table["net_per_10k_residents"] = 1e4 * table["net_inflow"] / table["population"]
+    return table.sort_values([country, year]).reset_index(drop=True)
+
+
+def overseas_share(
+    panel: pd.DataFrame,
+    *,
+    origin: str = "origin",
+    country: str = "country",
+    year: str = "year",
+    ai: str = "ai",
+    weight: str = "weight",
+) -> pd.DataFrame:
+    """Share of each origin's workers who work abroad, for AI and non-AI workers, and the gap.
+
+    Returns
+    -------
+    DataFrame
+        ``origin``, ``year``, ``ai`` (True/False), ``workers``, ``abroad``,
+        ``share_abroad`` (percent), ``share_abroad_se``, ``n``; plus, per origin and
+        year, rows with ``ai == "gap"`` holding AI minus non-AI share and its SE.
+    """
+    data = panel.dropna(subset=[origin, country])
+    rows = []
+    for (o, t), group in data.groupby([origin, year], sort=True):
+        shares = {}
+        for flag in (True, False):
+            g = group[group[ai].astype(bool) == flag]
+            if g.empty:
+                continue
+            w = g[weight].to_numpy(dtype=float)
+            a = (g[country] != o).to_numpy()
+            p = float((w * a).sum() / w.sum())
+            se = float(np.sqrt((w**2 * (a - p) ** 2).sum()) / w.sum())
+            shares[flag] = (p, se)
+            rows.append(
+                {
+                    "origin": o,
+                    "year": t,
+                    "ai": flag,
+                    "workers": float(w.sum()),
+                    "abroad": float((w * a).sum()),
+                    "share_abroad": 100 * p,
+                    "share_abroad_se": 100 * se,
+                    "n": len(g),
+                }
+            )
+        if len(shares) == 2:
+            gap = shares[True][0] - shares[False][0]
+            se = float(np.hypot(shares[True][1], shares[False][1]))
+            rows.append(
+                {
+                    "origin": o,
+                    "year": t,
+                    "ai": "gap",
+                    "share_abroad": 100 * gap,
+                    "share_abroad_se": 100 * se,
+                    "n": len(group),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def overseas_by_destination(
+    panel: pd.DataFrame,
+    *,
+    origin: str = "origin",
+    country: str = "country",
+    year: str = "year",
+    ai: str = "ai",
+    weight: str = "weight",
+) -> pd.DataFrame:
+    """Where each origin's workers abroad work: weighted counts and shares by destination.
+
+    Returns
+    -------
+    DataFrame
+        ``origin``, ``year``, ``ai``, ``destination``, ``workers`` (weighted),
+        ``workers_se``, ``share_of_abroad`` (percent of the origin's workers abroad),
+        ``n``.
+    """
+    abroad = panel.dropna(subset=[origin, country])
+    abroad = abroad[abroad[country] != abroad[origin]]
+    grouped = abroad.groupby([origin, year, ai, country])[weight]
+    table = (
+        pd.DataFrame(
+            {
+                "workers": grouped.sum(),
+                "workers_se": np.sqrt(grouped.apply(lambda w: (w**2).sum())),
+                "n": grouped.size(),
+            }
+        )
+        .reset_index()
+        .rename(columns={country: "destination"})
+    )
+    total = table.groupby([origin, year, ai])["workers"].transform("sum")
+    table["share_of_abroad"] = 100 * table["workers"] / total
+    return (
+        table.rename(columns={origin: "origin"})
+        .sort_values(["origin", year, ai, "workers"], ascending=[True, True, True, False])
+        .reset_index(drop=True)
+    )
