@@ -1,0 +1,276 @@
+"""Mobility and the compensation-mobility link.
+
+Three levels, each a generic function of a frame:
+
+- **individual**: the probability of working abroad, or of emigrating next year, on AI
+  status and on the pay gain from moving, as a linear probability model with fixed
+  effects (:func:`mobility_lpm`, pyfixest) and as a logit with average marginal effects
+  (:func:`logit_ame`, statsmodels' GLM with analytic weights and clustered covariance;
+  the marginal effects and their delta-method errors are computed here because
+  statsmodels' ``get_margeff`` ignores weights);
+- **across skills or countries**: a share (abroad, emigrating) against the domestic
+  premium, with the slope, its standard error and the points for a plot
+  (:func:`share_premium_slope`);
+- **bilateral flows**: origin x destination x skill x year counts by Poisson
+  pseudo-maximum likelihood in gravity form, with the premium differential as the
+  regressor and origin-year and destination-year fixed effects (:func:`gravity_ppml`,
+  pyfixest's ``fepois``).
+
+:func:`pay_gain` builds the regressor the report's argument turns on: for each worker,
+the premium their AI skills would earn in a destination minus what they earn at home.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import pyfixest as pf
+import statsmodels.api as sm
+
+from analysis.estimate.premium import fit_feols
+from analysis.estimate.results import RegressionResult
+
+
+# --------------------------------------------------------------------------- regressors
+def pay_gain(
+    panel: pd.DataFrame,
+    premiums: pd.DataFrame,
+    *,
+    skills: Sequence[str],
+    destination: str = "USA",
+    home: str = "country",
+    ai: str = "ai",
+    premium_column: str = "estimate",
+) -> pd.Series:
+    """Log-point premium gain from moving, for each row of ``panel``.
+
+    For an AI worker holding skill clusters ``k`` (boolean columns ``skills``) and working
+    in ``home``, the gain is the mean over their clusters of
+    ``premium[destination, k] - premium[home, k]``; a worker flagged AI without a listed
+    cluster gets the country-level difference (rows of ``premiums`` with ``skill ==
+    "all"``); non-AI workers get 0.
+
+    Parameters
+    ----------
+    premiums
+        Tidy premiums with ``country``, ``skill`` (cluster column names, or ``"all"``) and
+        ``premium_column`` (log points), e.g. from :func:`premium_by`.
+    """
+    table = premiums.set_index(["country", "skill"])[premium_column]
+    gain = np.zeros(len(panel))
+    held = np.zeros(len(panel))
+    home_country = panel[home].to_numpy()
+    for skill in skills:
+        has = panel[skill].astype(bool).to_numpy() & panel[ai].astype(bool).to_numpy()
+        dest = table.get((destination, skill), np.nan)
+        at_home = (
+            pd.Series(home_country).map(lambda c, s=skill: table.get((c, s), np.nan)).to_numpy()
+        )
+        gain += np.where(has, dest - at_home, 0.0)
+        held += has
+    overall_home = pd.Series(home_country).map(lambda c: table.get((c, "all"), np.nan))
+    overall = table.get((destination, "all"), np.nan) - overall_home.to_numpy()
+    is_ai = panel[ai].astype(bool).to_numpy()
+    out = np.where(held > 0, gain / np.maximum(held, 1), np.where(is_ai, overall, 0.0))
+    return pd.Series(out, index=panel.index, name="pay_gain")
+
+
+# --------------------------------------------------------------------------- individual
+def mobility_lpm(
+    data: pd.DataFrame,
+    outcome: str,
+    regressors: Sequence[str],
+    *,
+    fixed_effects: Sequence[str] = (),
+    weights: str | None = "weight",
+    cluster: str | None = "user_id",
+) -> RegressionResult:
+    """Linear probability model of a 0/1 ``outcome`` with fixed effects (pyfixest)."""
+    frame = data.copy()
+    for col in [outcome, *regressors]:
+        if frame[col].dtype == bool:
+            frame[col] = frame[col].astype(float)
+    result, _ = fit_feols(
+        frame,
+        outcome,
+        list(regressors),
+        fixed_effects=fixed_effects,
+        weights=weights,
+        cluster=cluster,
+    )
+    result.estimator = "pyfixest.feols (linear probability model)"
+    return result
+
+
+def logit_ame(
+    data: pd.DataFrame,
+    outcome: str,
+    regressors: Sequence[str],
+    *,
+    controls: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    weights: str | None = "weight",
+    cluster: str | None = "user_id",
+) -> RegressionResult:
+    """Logit of a 0/1 ``outcome``; returns average marginal effects of ``regressors``.
+
+    Binary regressors (two distinct values) get the average discrete change
+    ``mean_w[F(x_k = 1) - F(x_k = 0)]``; others the average derivative
+    ``mean_w[beta_k f(x'b)]``. The coefficient covariance is the sandwich with weighted
+    scores, clustered by ``cluster`` when given (factor G/(G-1) (N-1)/(N-K)) or HC1;
+    the AMEs' standard errors follow by the delta method with a numerical gradient.
+
+    Returns
+    -------
+    RegressionResult
+        ``params`` are the AMEs (probability points); ``info["coefficients"]`` holds the
+        logit coefficients.
+    """
+    used = list(
+        dict.fromkeys(
+            [outcome, *regressors, *controls, *categorical] + [c for c in (weights, cluster) if c]
+        )
+    )
+    frame = data[used].dropna().copy()
+    X = frame[list(regressors) + list(controls)].astype(float)
+    if categorical:
+        X = pd.concat(
+            [X, pd.get_dummies(frame[list(categorical)].astype(str), drop_first=True, dtype=float)],
+            axis=1,
+        )
+    X = sm.add_constant(X, has_constant="add")
+    y = frame[outcome].astype(float)
+    w = frame[weights].to_numpy(float) if weights else np.ones(len(frame))
+    # Point estimates: weighted logit by GLM. Covariance: the sandwich written out here,
+    # because statsmodels does not fully support robust covariances with var_weights.
+    fit = sm.GLM(y, X, family=sm.families.Binomial(), var_weights=w).fit()
+    beta = fit.params.to_numpy()
+    Xv = X.to_numpy()
+    p = 1 / (1 + np.exp(-Xv @ beta))
+    bread = np.linalg.inv((Xv * (w * p * (1 - p))[:, None]).T @ Xv)
+    scores = Xv * (w * (y.to_numpy() - p))[:, None]
+    n, k = Xv.shape
+    if cluster:
+        groups = frame[cluster].to_numpy()
+        summed = pd.DataFrame(scores).groupby(groups).sum().to_numpy()
+        g = summed.shape[0]
+        meat = summed.T @ summed
+        factor = g / (g - 1) * (n - 1) / (n - k)  # statsmodels' and Stata's convention
+    else:
+        meat = scores.T @ scores
+        factor = n / (n - k)  # HC1
+    cov_beta = factor * bread @ meat @ bread
+    Xm = X.to_numpy()
+    names = list(X.columns)
+    binary = {r: set(np.unique(frame[r].astype(float))) <= {0.0, 1.0} for r in regressors}
+
+    def ames(b: np.ndarray) -> np.ndarray:
+        out = []
+        for r in regressors:
+            j = names.index(r)
+            if binary[r]:
+                x1, x0 = Xm.copy(), Xm.copy()
+                x1[:, j], x0[:, j] = 1.0, 0.0
+                diff = 1 / (1 + np.exp(-x1 @ b)) - 1 / (1 + np.exp(-x0 @ b))
+                out.append(np.average(diff, weights=w))
+            else:
+                p = 1 / (1 + np.exp(-Xm @ b))
+                out.append(np.average(b[j] * p * (1 - p), weights=w))
+        return np.array(out)
+
+    est = ames(beta)
+    step = 1e-6
+    grad = np.column_stack(
+        [(ames(beta + step * e) - ames(beta - step * e)) / (2 * step) for e in np.eye(len(beta))]
+    )
+    cov = grad @ cov_beta @ grad.T
+    return RegressionResult(
+        params=pd.Series(est, index=list(regressors)),
+        cov=pd.DataFrame(cov, index=list(regressors), columns=list(regressors)),
+        nobs=len(frame),
+        df_resid=None,
+        vcov_type=f"cluster: {cluster}" if cluster else "hetero",
+        estimator="statsmodels GLM logit, average marginal effects (delta method)",
+        info={"coefficients": fit.params.to_dict()},
+    )
+
+
+# --------------------------------------------------------------------------- aggregate
+def share_premium_slope(
+    points: pd.DataFrame,
+    *,
+    share: str,
+    premium: str,
+    weights: str | None = None,
+    label: str | None = None,
+) -> tuple[RegressionResult, pd.DataFrame]:
+    """Slope of a share (abroad, emigrating) on the domestic premium across points.
+
+    Parameters
+    ----------
+    points
+        One row per skill cluster (or country): the share, the premium, optional weights.
+    weights
+        Weights of the points (e.g. number of workers), ``None`` for equal weights.
+
+    Returns
+    -------
+    (RegressionResult, DataFrame)
+        WLS with heteroskedasticity-robust (HC1) errors, and the points for a plot
+        (with the fitted line).
+    """
+    data = points.dropna(subset=[share, premium])
+    X = sm.add_constant(data[[premium]].astype(float))
+    w = data[weights].to_numpy(float) if weights else np.ones(len(data))
+    fit = sm.WLS(data[share].astype(float), X, weights=w).fit(cov_type="HC1")
+    result = RegressionResult(
+        params=fit.params,
+        cov=fit.cov_params(),
+        nobs=len(data),
+        df_resid=float(fit.df_resid),
+        vcov_type="hetero (HC1)",
+        estimator="statsmodels WLS across points",
+        info={"points": len(data)},
+    )
+    plot = data[[c for c in [label, premium, share, weights] if c]].copy()
+    plot["fitted"] = fit.fittedvalues
+    return result, plot
+
+
+def gravity_ppml(
+    flows: pd.DataFrame,
+    *,
+    count: str = "flow",
+    regressors: Sequence[str] = ("premium_gap",),
+    origin: str = "origin",
+    destination: str = "destination",
+    year: str = "year",
+    cluster: str | None = "pair",
+) -> RegressionResult:
+    """Poisson pseudo-maximum likelihood gravity regression of bilateral flows.
+
+    ``count ~ regressors | origin^year + destination^year``, with zero flows kept (PPML
+    is consistent with zeros and heteroskedasticity, Santos Silva and Tenreyro 2006).
+    Standard errors are clustered by origin-destination pair by default (a ``pair``
+    column is added if missing).
+    """
+    data = flows.copy()
+    if cluster == "pair" and "pair" not in data:
+        data["pair"] = data[origin].astype(str) + "-" + data[destination].astype(str)
+    data["_oy"] = data[origin].astype(str) + "_" + data[year].astype(str)
+    data["_dy"] = data[destination].astype(str) + "_" + data[year].astype(str)
+    fml = f"{count} ~ {' + '.join(regressors)} | _oy + _dy"
+    vcov = {"CRV1": cluster} if cluster else "hetero"
+    fit = pf.fepois(fml, data=data, vcov=vcov)
+    names = list(fit.coef().index)
+    return RegressionResult(
+        params=fit.coef().astype(float),
+        cov=pd.DataFrame(np.asarray(fit._vcov), index=names, columns=names),
+        nobs=int(fit._N),
+        df_resid=float(fit._df_t),
+        vcov_type=f"cluster: {cluster}" if cluster else "hetero",
+        estimator="pyfixest.fepois (PPML gravity)",
+        info={"formula": fml},
+    )
