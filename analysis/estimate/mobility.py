@@ -23,6 +23,7 @@ the premium their AI skills would earn in a destination minus what they earn at 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -104,6 +105,78 @@ def mobility_lpm(
     return result
 
 
+@dataclass
+class LogitFit:
+    """A weighted logit: coefficients, their sandwich covariance and the design used."""
+
+    beta: np.ndarray
+    cov: np.ndarray
+    names: list[str]
+    X: np.ndarray
+    weights: np.ndarray
+    nobs: int
+    vcov_type: str
+
+    def predict(self, X: np.ndarray | None = None, beta: np.ndarray | None = None) -> np.ndarray:
+        X = self.X if X is None else X
+        b = self.beta if beta is None else beta
+        return 1 / (1 + np.exp(-X @ b))
+
+
+def fit_logit(
+    data: pd.DataFrame,
+    outcome: str,
+    regressors: Sequence[str],
+    *,
+    controls: Sequence[str] = (),
+    categorical: Sequence[str] = (),
+    weights: str | None = "weight",
+    cluster: str | None = "user_id",
+) -> LogitFit:
+    """Weighted logit (GLM point estimates) with a sandwich covariance written out here,
+    because statsmodels does not fully support robust covariances with ``var_weights``:
+    clustered by ``cluster`` (factor G/(G-1) (N-1)/(N-K), the convention of statsmodels
+    and Stata) or HC1 (factor N/(N-K)). Rows with missing values are dropped."""
+    used = list(
+        dict.fromkeys(
+            [outcome, *regressors, *controls, *categorical] + [c for c in (weights, cluster) if c]
+        )
+    )
+    frame = data[used].dropna()
+    X = frame[list(regressors) + list(controls)].astype(float)
+    if categorical:
+        X = pd.concat(
+            [X, pd.get_dummies(frame[list(categorical)].astype(str), drop_first=True, dtype=float)],
+            axis=1,
+        )
+    X = sm.add_constant(X, has_constant="add")
+    y = frame[outcome].astype(float).to_numpy()
+    w = frame[weights].to_numpy(float) if weights else np.ones(len(frame))
+    beta = sm.GLM(y, X, family=sm.families.Binomial(), var_weights=w).fit().params.to_numpy()
+    Xv = X.to_numpy()
+    p = 1 / (1 + np.exp(-Xv @ beta))
+    bread = np.linalg.inv((Xv * (w * p * (1 - p))[:, None]).T @ Xv)
+    scores = Xv * (w * (y - p))[:, None]
+    n, k = Xv.shape
+    if cluster:
+        summed = pd.DataFrame(scores).groupby(frame[cluster].to_numpy()).sum().to_numpy()
+        g = summed.shape[0]
+        meat = summed.T @ summed
+        factor = g / (g - 1) * (n - 1) / (n - k)
+    else:
+        meat = scores.T @ scores
+        factor = n / (n - k)
+    return LogitFit(
+        beta=beta,
+        cov=factor * bread @ meat @ bread,
+        names=list(X.columns),
+        X=Xv,
+        weights=w,
+        nobs=n,
+        vcov_type=f"cluster: {cluster}" if cluster else "hetero",
+    )
+
+
 def logit_ame(
     data: pd.DataFrame,
     outcome: str,
@@ -118,9 +191,9 @@ def logit_ame(
 
     Binary regressors (two distinct values) get the average discrete change
     ``mean_w[F(x_k = 1) - F(x_k = 0)]``; others the average derivative
-    ``mean_w[beta_k f(x'b)]``. The coefficient covariance is the sandwich with weighted
-    scores, clustered by ``cluster`` when given (factor G/(G-1) (N-1)/(N-K)) or HC1;
-    the AMEs' standard errors follow by the delta method with a numerical gradient.
+    ``mean_w[beta_k f(x'b)]``. The coefficient covariance is :func:`fit_logit`'s
+    sandwich; the AMEs' standard errors follow by the delta method with a numerical
+    gradient.
 
     Returns
     -------
@@ -128,72 +201,49 @@ def logit_ame(
         ``params`` are the AMEs (probability points); ``info["coefficients"]`` holds the
         logit coefficients.
     """
-    used = list(
-        dict.fromkeys(
-            [outcome, *regressors, *controls, *categorical] + [c for c in (weights, cluster) if c]
-        )
+    fit = fit_logit(
+        data,
+        outcome,
+        regressors,
+        controls=controls,
+        categorical=categorical,
+        weights=weights,
+        cluster=cluster,
     )
-    frame = data[used].dropna().copy()
-    X = frame[list(regressors) + list(controls)].astype(float)
-    if categorical:
-        X = pd.concat(
-            [X, pd.get_dummies(frame[list(categorical)].astype(str), drop_first=True, dtype=float)],
-            axis=1,
-        )
-    X = sm.add_constant(X, has_constant="add")
-    y = frame[outcome].astype(float)
-    w = frame[weights].to_numpy(float) if weights else np.ones(len(frame))
-    # Point estimates: weighted logit by GLM. Covariance: the sandwich written out here,
-    # because statsmodels does not fully support robust covariances with var_weights.
-    fit = sm.GLM(y, X, family=sm.families.Binomial(), var_weights=w).fit()
-    beta = fit.params.to_numpy()
-    Xv = X.to_numpy()
-    p = 1 / (1 + np.exp(-Xv @ beta))
-    bread = np.linalg.inv((Xv * (w * p * (1 - p))[:, None]).T @ Xv)
-    scores = Xv * (w * (y.to_numpy() - p))[:, None]
-    n, k = Xv.shape
-    if cluster:
-        groups = frame[cluster].to_numpy()
-        summed = pd.DataFrame(scores).groupby(groups).sum().to_numpy()
-        g = summed.shape[0]
-        meat = summed.T @ summed
-        factor = g / (g - 1) * (n - 1) / (n - k)  # statsmodels' and Stata's convention
-    else:
-        meat = scores.T @ scores
-        factor = n / (n - k)  # HC1
-    cov_beta = factor * bread @ meat @ bread
-    Xm = X.to_numpy()
-    names = list(X.columns)
-    binary = {r: set(np.unique(frame[r].astype(float))) <= {0.0, 1.0} for r in regressors}
+    Xm, w = fit.X, fit.weights
+    binary = {r: set(np.unique(Xm[:, fit.names.index(r)])) <= {0.0, 1.0} for r in regressors}
 
     def ames(b: np.ndarray) -> np.ndarray:
         out = []
         for r in regressors:
-            j = names.index(r)
+            j = fit.names.index(r)
             if binary[r]:
                 x1, x0 = Xm.copy(), Xm.copy()
                 x1[:, j], x0[:, j] = 1.0, 0.0
-                diff = 1 / (1 + np.exp(-x1 @ b)) - 1 / (1 + np.exp(-x0 @ b))
-                out.append(np.average(diff, weights=w))
+                out.append(np.average(fit.predict(x1, b) - fit.predict(x0, b), weights=w))
             else:
-                p = 1 / (1 + np.exp(-Xm @ b))
+                p = fit.predict(Xm, b)
                 out.append(np.average(b[j] * p * (1 - p), weights=w))
         return np.array(out)
 
-    est = ames(beta)
-    step = 1e-6
-    grad = np.column_stack(
-        [(ames(beta + step * e) - ames(beta - step * e)) / (2 * step) for e in np.eye(len(beta))]
-    )
-    cov = grad @ cov_beta @ grad.T
+    est = ames(fit.beta)
+    grad = numerical_gradient(ames, fit.beta)
+    cov = grad @ fit.cov @ grad.T
     return RegressionResult(
         params=pd.Series(est, index=list(regressors)),
         cov=pd.DataFrame(cov, index=list(regressors), columns=list(regressors)),
-        nobs=len(frame),
+        nobs=fit.nobs,
         df_resid=None,
-        vcov_type=f"cluster: {cluster}" if cluster else "hetero",
-        estimator="statsmodels GLM logit, average marginal effects (delta method)",
-        info={"coefficients": fit.params.to_dict()},
+        vcov_type=fit.vcov_type,
+        estimator="weighted logit (GLM), average marginal effects (delta method)",
+        info={"coefficients": dict(zip(fit.names, fit.beta.round(8), strict=True))},
+    )
+
+
+def numerical_gradient(func, beta: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Central-difference Jacobian of a vector function of the coefficients."""
+    return np.column_stack(
+        [(func(beta + step * e) - func(beta - step * e)) / (2 * step) for e in np.eye(len(beta))]
     )
 
 
