@@ -17,10 +17,9 @@ from analysis import __version__, config
 
 #: Stages and the issue that builds each one (for the "not built yet" message).
 PIPELINE: tuple[str, ...] = ("synth", "clean", "estimate", "validate", "report")
-BUILT: tuple[str, ...] = ("synth",)
+BUILT: tuple[str, ...] = ("synth", "estimate")
 _NOT_BUILT: dict[str, str] = {
     "clean": "issue #4 (cleaning into a person-year panel)",
-    "estimate": "issue #5 (estimation)",
     "validate": "issue #6 (validation and reports)",
     "report": "issue #6 (validation and reports)",
 }
@@ -97,6 +96,20 @@ def _run_calibrate(args: argparse.Namespace) -> int:
         "converged" if result.converged else f"not converged after {result.iterations} iterations"
     )
     return 0 if result.converged else 1
+
+
+def _run_estimate(args: argparse.Namespace) -> int:
+    from analysis.estimate.stage import run_estimates
+
+    panel = Path(args.panel)
+    if not (panel / "panel.parquet").exists():
+        print(
+            f"error: no panel.parquet in {panel}: run `python -m analysis clean` first",
+            file=sys.stderr,
+        )
+        return 1
+    run_estimates(panel, args.out)
+    return 0
 
 
 def _run_all(args: argparse.Namespace) -> int:
@@ -195,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--panel", type=Path, default=config.DATA_PROCESSED)
     p.add_argument("--out", type=Path, default=config.DATA_ESTIMATES)
-    p.set_defaults(func=_not_built("estimate"))
+    p.set_defaults(func=_run_estimate)
 
     p = sub.add_parser(
         "validate",

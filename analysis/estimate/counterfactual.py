@@ -110,13 +110,13 @@ def premium_counterfactual(
     for scenario, shift in scenarios.items():
         est = quantities(theta, shift)
         grad = numerical_gradient(lambda t, s=shift: quantities(t, s), theta)
-        se = np.sqrt(np.diag(grad @ cov @ grad.T))
+        se = np.sqrt(np.maximum(np.diag(grad @ cov @ grad.T), 0.0))
 
         def diff(t: np.ndarray, s: float = shift) -> np.ndarray:
             return quantities(t, s) - quantities(t, baseline_shift)
 
         dgrad = numerical_gradient(diff, theta)
-        dse = np.sqrt(np.diag(dgrad @ cov @ dgrad.T))
+        dse = np.sqrt(np.maximum(np.diag(dgrad @ cov @ dgrad.T), 0.0))
         change = diff(theta)
         for i, name in enumerate(names):
             rows.append(

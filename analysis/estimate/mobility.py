@@ -22,6 +22,7 @@ the premium their AI skills would earn in a destination minus what they earn at 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -303,24 +304,68 @@ def gravity_ppml(
 
     ``count ~ regressors | origin^year + destination^year``, with zero flows kept (PPML
     is consistent with zeros and heteroskedasticity, Santos Silva and Tenreyro 2006).
-    Standard errors are clustered by origin-destination pair by default (a ``pair``
-    column is added if missing).
+    Observations in an origin-year or destination-year group whose flows are all zero are
+    perfectly predicted and dropped first, as ppmlhdfe does (counted in
+    ``info["dropped_zero_groups"]``). Standard errors are clustered by origin-destination
+    pair by default (a ``pair`` column is added if missing). pyfixest fits it; on small,
+    sparse grids where its alternating projections do not converge, the same model is fitted
+    with explicit dummies by statsmodels (``info["fallback"]`` says so).
     """
     data = flows.copy()
     if cluster == "pair" and "pair" not in data:
         data["pair"] = data[origin].astype(str) + "-" + data[destination].astype(str)
     data["_oy"] = data[origin].astype(str) + "_" + data[year].astype(str)
     data["_dy"] = data[destination].astype(str) + "_" + data[year].astype(str)
+    before = len(data)
+    while True:
+        keep = (data.groupby("_oy")[count].transform("sum") > 0) & (
+            data.groupby("_dy")[count].transform("sum") > 0
+        )
+        if keep.all():
+            break
+        data = data[keep]
+    info: dict[str, object] = {"dropped_zero_groups": before - len(data)}
     fml = f"{count} ~ {' + '.join(regressors)} | _oy + _dy"
-    vcov = {"CRV1": cluster} if cluster else "hetero"
-    fit = pf.fepois(fml, data=data, vcov=vcov)
-    names = list(fit.coef().index)
+    info["formula"] = fml
+    vcov_type = f"cluster: {cluster}" if cluster else "hetero"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = pf.fepois(
+                fml,
+                data=data,
+                vcov={"CRV1": cluster} if cluster else "hetero",
+                fixef_maxiter=100_000,
+            )
+        separated = [str(w.message) for w in caught if "separation" in str(w.message)]
+        if separated:
+            info["separation"] = separated[0]
+        names = list(fit.coef().index)
+        return RegressionResult(
+            params=fit.coef().astype(float),
+            cov=pd.DataFrame(np.asarray(fit._vcov), index=names, columns=names),
+            nobs=int(fit._N),
+            df_resid=float(fit._df_t),
+            vcov_type=vcov_type,
+            estimator="pyfixest.fepois (PPML gravity)",
+            info=info,
+        )
+    except ValueError as exc:
+        info["fallback"] = f"pyfixest: {exc}; fitted by statsmodels GLM Poisson with dummies"
+    dummies = pd.get_dummies(data[["_oy", "_dy"]], drop_first=True, dtype=float)
+    X = sm.add_constant(pd.concat([data[list(regressors)].astype(float), dummies], axis=1))
+    glm = sm.GLM(data[count].astype(float), X, family=sm.families.Poisson())
+    if cluster:
+        res = glm.fit(cov_type="cluster", cov_kwds={"groups": pd.factorize(data[cluster])[0]})
+    else:
+        res = glm.fit(cov_type="HC1")
+    names = list(regressors)
     return RegressionResult(
-        params=fit.coef().astype(float),
-        cov=pd.DataFrame(np.asarray(fit._vcov), index=names, columns=names),
-        nobs=int(fit._N),
-        df_resid=float(fit._df_t),
-        vcov_type=f"cluster: {cluster}" if cluster else "hetero",
-        estimator="pyfixest.fepois (PPML gravity)",
-        info={"formula": fml},
+        params=res.params[names].astype(float),
+        cov=res.cov_params().loc[names, names],
+        nobs=len(data),
+        df_resid=None,
+        vcov_type=vcov_type,
+        estimator="statsmodels GLM Poisson with dummies (PPML gravity)",
+        info=info,
     )

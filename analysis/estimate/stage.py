@@ -1,0 +1,294 @@
+"""The ``estimate`` stage: every result of the analysis as a tidy CSV, from the panel.
+
+``run_estimates(panel_dir, out_dir)`` reads the cleaning stage's outputs
+(``panel.parquet``, ``moves.parquet``) and writes one CSV per result, each produced by a
+public estimator of :mod:`analysis.estimate`, so every number can be traced to the
+function that made it. The specifications follow the BOK report where it is explicit
+and are stated in :data:`SPEC` where it is not; ``estimates_manifest.json`` lists every
+table with the function and specification behind it.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import __version__, config
+from analysis.estimate.counterfactual import premium_counterfactual, scenario_shifts
+from analysis.estimate.mobility import (
+    gravity_ppml,
+    logit_ame,
+    mobility_lpm,
+    pay_gain,
+    share_premium_slope,
+)
+from analysis.estimate.premium import premium_by, premium_by_skill
+from analysis.estimate.workforce import (
+    flows,
+    overseas_by_destination,
+    overseas_share,
+    stocks,
+    transitions,
+)
+from analysis.io import write_atomic, write_frame_atomic
+from analysis.sources.population import load_population
+
+HOME = "KOR"
+#: Specification choices the report does not pin down, in one place.
+SPEC: dict[str, object] = {
+    "premium_controls": "fixed effects for seniority, job category, highest degree, sex, "
+    "industry and position start year (when in the panel) and year (pooled samples)",
+    "premium_year_by_country": config.DEFAULT_YEARS[1],
+    "weights": "weight (sampling weight of the person)",
+    "cluster": "user_id",
+    "destination_for_pay_gain": "USA",
+    "counterfactual_targets_pct": {"Canada's level (18%)": 18.0, "US level (25%)": 25.0},
+}
+
+
+def _fixed_effects(panel: pd.DataFrame, pooled: bool) -> list[str]:
+    candidates = ["seniority", "job_category", "highest_degree", "sex", "industry", "start_year"]
+    fes = [c for c in candidates if c in panel.columns]
+    return [*fes, "year"] if pooled else fes
+
+
+def prepare_panel(panel: pd.DataFrame) -> pd.DataFrame:
+    """Fill missing categories with ``"unknown"`` (so a missing degree is a category, not a
+    dropped row) and make the AI columns boolean."""
+    data = panel.copy()
+    if "startdate" in data and "start_year" not in data:
+        # salaries are set per position when it starts: compare positions of one vintage
+        data["start_year"] = pd.to_datetime(data["startdate"]).dt.year.astype(str)
+    for col in ("seniority", "job_category", "highest_degree", "sex", "industry"):
+        if col in data:
+            data[col] = data[col].astype("object").where(data[col].notna(), "unknown").astype(str)
+    for col in [c for c in data.columns if c == "ai" or c.startswith("ai_")]:
+        data[col] = data[col].fillna(False).astype(bool)
+    return data
+
+
+def skill_columns(panel: pd.DataFrame) -> list[str]:
+    return sorted(c for c in panel.columns if c.startswith("ai_") and panel[c].dtype == bool)
+
+
+def _premium_kwargs(panel: pd.DataFrame, pooled: bool) -> dict[str, object]:
+    return {
+        "fixed_effects": _fixed_effects(panel, pooled),
+        "weights": "weight",
+        "cluster": "user_id",
+    }
+
+
+def premium_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Premium by country (last year), Korea by year, and by skill in every country."""
+    last = int(SPEC["premium_year_by_country"])  # type: ignore[arg-type]
+    cross = panel[panel["year"] == last]
+    by_country = premium_by(cross, "country", **_premium_kwargs(panel, pooled=False))
+    kor = panel[panel["country"] == HOME]
+    by_year = premium_by(kor, "year", **_premium_kwargs(panel, pooled=False))
+    skills = skill_columns(panel)
+    rows = []
+    for country, group in panel.groupby("country"):
+        table = premium_by_skill(group, skills, **_premium_kwargs(panel, pooled=True))
+        overall = premium_by(
+            group.assign(_all="all"), "_all", **_premium_kwargs(panel, pooled=True)
+        ).drop(columns="_all")
+        rows.append(
+            pd.concat([table, overall.assign(skill="all")], ignore_index=True).assign(
+                country=country
+            )
+        )
+    by_skill = pd.concat(rows, ignore_index=True)
+    by_skill = by_skill[["country", *[c for c in by_skill.columns if c != "country"]]]
+    return {
+        "premium_by_country": by_country,
+        "premium_kr_by_year": by_year,
+        "premium_by_skill": by_skill,
+    }
+
+
+def next_year_outcomes(panel: pd.DataFrame) -> pd.DataFrame:
+    """Person-years with the next year's country (adjacent years only) and the outcomes
+    ``emigrate_next`` (at home now, abroad next year) and ``return_next``."""
+    steps = transitions(panel)  # rows at t with prev_country = country at t-1
+    nxt = (
+        steps[["user_id", "year", "country"]]
+        .assign(year=lambda d: d["year"] - 1)
+        .rename(columns={"country": "next_country"})
+    )
+    data = panel.merge(nxt, on=["user_id", "year"], how="inner")
+    home = data["country"] == data["origin"]
+    data["emigrate_next"] = (home & (data["next_country"] != data["origin"])).astype(float)
+    data["return_next"] = (~home & (data["next_country"] == data["origin"])).astype(float)
+    return data
+
+
+def mobility_tables(panel: pd.DataFrame, premiums: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    skills = skill_columns(panel)
+    dest = str(SPEC["destination_for_pay_gain"])
+    data = next_year_outcomes(panel[panel["origin"] == HOME])
+    data["pay_gain"] = pay_gain(data, premiums, skills=skills, destination=dest)
+    data["premium_gap"] = data["pay_gain"]
+    at_home = data[data["country"] == HOME]
+    abroad = data[data["country"] != HOME]
+    fe = [c for c in ("year", "job_category", "highest_degree", "sex") if c in data]
+    lpm = mobility_lpm(at_home, "emigrate_next", ["ai", "pay_gain"], fixed_effects=fe)
+    ame = logit_ame(at_home, "emigrate_next", ["ai", "pay_gain"], categorical=["year"])
+    individual = pd.concat(
+        [
+            lpm.tidy().assign(model="linear probability, FE: " + ", ".join(fe)),
+            ame.tidy().assign(model="logit, average marginal effects"),
+        ],
+        ignore_index=True,
+    )
+    individual.insert(0, "outcome", "emigrate_next")
+
+    # across skills: share of Korean-origin AI holders of each skill abroad (last year)
+    last = int(panel["year"].max())
+    kr = panel[(panel["origin"] == HOME) & (panel["year"] == last)]
+    home_prem = premiums[premiums["country"] == HOME].set_index("skill")
+    points = []
+    for skill in skills:
+        holders = kr[kr[skill]]
+        if holders.empty or skill not in home_prem.index:
+            continue
+        w = holders["weight"]
+        points.append(
+            {
+                "skill": skill,
+                "premium_pct": home_prem.loc[skill, "premium_pct"],
+                "share_abroad": 100 * float((w * (holders["country"] != HOME)).sum() / w.sum()),
+                "workers": float(w.sum()),
+                "n": len(holders),
+            }
+        )
+    points_frame = pd.DataFrame(points)
+    slope, plot = share_premium_slope(
+        points_frame, share="share_abroad", premium="premium_pct", weights="workers", label="skill"
+    )
+    skill_slope = slope.tidy().assign(points=len(points_frame))
+
+    counterfactual = pd.DataFrame()
+    by_country = premiums[(premiums["country"] == HOME) & (premiums["skill"] == "all")]
+    if len(at_home) and len(abroad) and len(by_country):
+        shifts = scenario_shifts(
+            float(by_country["premium_pct"].iloc[0]), SPEC["counterfactual_targets_pct"]
+        )  # type: ignore[arg-type]
+        ai_home, ai_abroad = at_home[at_home["ai"]], abroad[abroad["ai"]]
+        # constant + premium gap only: returns are rare (a dozen a year in a sample), and
+        # year effects would separate the return model
+        counterfactual = premium_counterfactual(ai_home, ai_abroad, scenarios=shifts)
+    return {
+        "mobility_individual": individual,
+        "mobility_skill_slope": skill_slope,
+        "mobility_skill_points": plot,
+        "counterfactual": counterfactual,
+    }
+
+
+def bilateral_flows(panel: pd.DataFrame, premiums: pd.DataFrame) -> pd.DataFrame:
+    """Weighted moves of AI workers origin x destination x skill x year, zeros included,
+    with the premium gap (destination minus origin premium of the skill)."""
+    skills = skill_columns(panel)
+    steps = transitions(panel)
+    steps = steps[steps["ai"] & (steps["prev_country"] != steps["country"])]
+    countries = sorted(panel["country"].dropna().unique())
+    years = sorted(steps["year"].unique()) if len(steps) else []
+    grid = pd.MultiIndex.from_product(
+        [countries, countries, skills, years], names=["origin", "destination", "skill", "year"]
+    )
+    grid = grid.to_frame(index=False)
+    grid = grid[grid["origin"] != grid["destination"]]
+    counts = []
+    for skill in skills:
+        moved = steps[steps[skill]]
+        counts.append(
+            moved.groupby(["prev_country", "country", "year"])["weight"]
+            .sum()
+            .rename("flow")
+            .reset_index()
+            .rename(columns={"prev_country": "origin", "country": "destination"})
+            .assign(skill=skill)
+        )
+    flow = (
+        pd.concat(counts, ignore_index=True)
+        if counts
+        else pd.DataFrame(columns=["origin", "destination", "year", "flow", "skill"])
+    )
+    table = grid.merge(flow, on=["origin", "destination", "skill", "year"], how="left")
+    table["flow"] = table["flow"].fillna(0.0)
+    prem = premiums.set_index(["country", "skill"])["estimate"]
+    table["premium_gap"] = (
+        table.set_index(["destination", "skill"]).index.map(prem).to_numpy()
+        - table.set_index(["origin", "skill"]).index.map(prem).to_numpy()
+    )
+    return table.dropna(subset=["premium_gap"])
+
+
+def gravity_table(bilateral: pd.DataFrame, period_years: int = 5) -> pd.DataFrame:
+    """PPML gravity on flows pooled into periods of ``period_years`` (yearly cells of a
+    sample are mostly zeros); pairs that never trade are left out (they carry no
+    information given the pair's fixed effects). A model that cannot be fitted gives a
+    row saying why rather than no row."""
+    data = bilateral.assign(period=(bilateral["year"] - bilateral["year"].min()) // period_years)
+    data = data.groupby(["origin", "destination", "skill", "period"], as_index=False).agg(
+        flow=("flow", "sum"), premium_gap=("premium_gap", "mean")
+    )
+    data = data[data.groupby(["origin", "destination"])["flow"].transform("sum") > 0]
+    try:
+        result = gravity_ppml(data, year="period")
+    except ValueError as exc:
+        return pd.DataFrame(
+            [{"term": "premium_gap", "note": f"not estimable: {exc}", "nobs": len(data)}]
+        )
+    note = "; ".join(str(result.info[k]) for k in ("separation", "fallback") if k in result.info)
+    return result.tidy().assign(note=note, estimator=result.estimator, period_years=period_years)
+
+
+def run_estimates(
+    panel_dir: str | Path, out_dir: str | Path, log: Callable[[str], None] = print
+) -> dict[str, Path]:
+    """Run every estimator on the processed panel and write tidy CSVs to ``out_dir``."""
+    panel_dir, out_dir = Path(panel_dir), Path(out_dir)
+    panel = prepare_panel(pd.read_parquet(panel_dir / "panel.parquet"))
+    tables: dict[str, pd.DataFrame] = {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*singleton.*")
+        log("estimate: premiums by country, year and skill")
+        tables.update(premium_tables(panel))
+        log("estimate: stocks, flows and overseas shares")
+        population = load_population()
+        tables["stocks"] = stocks(panel)
+        tables["flows_ai"] = flows(panel, only_ai=True, population=population)
+        tables["flows_all"] = flows(panel, only_ai=False, population=population)
+        tables["overseas_share"] = overseas_share(panel)
+        tables["overseas_destinations"] = overseas_by_destination(panel)
+        log("estimate: mobility, compensation-mobility link and counterfactuals")
+        tables.update(mobility_tables(panel, tables["premium_by_skill"]))
+        log("estimate: bilateral flows (PPML gravity)")
+        bilateral = bilateral_flows(panel, tables["premium_by_skill"])
+        tables["bilateral_flows"] = bilateral
+        tables["gravity"] = gravity_table(bilateral)
+    written = {}
+    for name, frame in tables.items():
+        written[name] = write_frame_atomic(frame.round(10), out_dir / f"{name}.csv")
+    manifest = {
+        "package_version": __version__,
+        "panel": str(panel_dir),
+        "spec": SPEC,
+        "tables": {
+            name: {"rows": len(frame), "file": f"{name}.csv"} for name, frame in tables.items()
+        },
+        "panel_rows": len(panel),
+        "persons": int(panel["user_id"].nunique()),
+    }
+    write_atomic(
+        out_dir / "estimates_manifest.json",
+        lambda p: p.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"),
+    )
+    log(f"estimate: wrote {len(written)} tables to {out_dir}")
+    return written
