@@ -1,0 +1,144 @@
+"""Shared pieces of the real-data analyses: names, a set of fitted models, pyfixest glue.
+
+Examples
+--------
+>>> sign_of(-142.87), sign_of(0.0), sign_of(17.02)
+(-1, 0, 1)
+>>> parse_year_pattern("net_outflow_years=2010-2012,2014;net_inflow_years=2013")
+{'net_outflow_years': [2010, 2011, 2012, 2014], 'net_inflow_years': [2013]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyfixest as pf
+
+from analysis.estimate.results import RegressionResult
+
+AI_SKILL_GROUP: str = "Artificial Intelligence (AI)"
+"""The workbook's AI skill group (``skill_group_name``; id 2407, category
+"Disruptive Tech Skills")."""
+
+KOREA: str = "KOR"
+
+BOK_PREMIUM_IDS: dict[str, str] = {
+    "KOR": "premium_kr_2024",
+    "USA": "premium_us",
+    "CAN": "premium_ca",
+    "GBR": "premium_uk",
+    "FRA": "premium_fr",
+    "AUS": "premium_au",
+}
+"""The six countries whose AI wage premiums the BOK compares -> registry ids."""
+
+SKILL_VALUE: str = "net_per_10k_skill_members"
+COUNTRY_VALUE: str = "net_per_10k_base_members"
+
+
+def sign_of(value: float) -> int:
+    """-1, 0 or +1 (``0`` for exact zeros; raises on NaN)."""
+    if np.isnan(value):
+        raise ValueError("sign of NaN")
+    return int(np.sign(value))
+
+
+def parse_year_pattern(pattern: str) -> dict[str, list[int]]:
+    """Parse a registry ``pattern`` such as ``a_years=2010-2019,2021;b_years=2020``.
+
+    Returns ``{key: sorted years}``; ranges are inclusive.
+    """
+    out: dict[str, list[int]] = {}
+    for part in filter(None, (p.strip() for p in pattern.split(";"))):
+        key, _, spec = part.partition("=")
+        years: set[int] = set()
+        for item in filter(None, (s.strip() for s in spec.split(","))):
+            low, _, high = item.partition("-")
+            years.update(range(int(low), int(high or low) + 1))
+        out[key.strip()] = sorted(years)
+    return out
+
+
+def wrap_pyfixest(
+    fit: object, *, vcov_type: str, estimator: str, **info: object
+) -> RegressionResult:
+    """A fitted pyfixest model as a :class:`RegressionResult`."""
+    names = list(fit.coef().index)  # type: ignore[attr-defined]
+    return RegressionResult(
+        params=fit.coef().astype(float),  # type: ignore[attr-defined]
+        cov=pd.DataFrame(np.asarray(fit._vcov), index=names, columns=names),  # type: ignore[attr-defined]
+        nobs=int(fit._N),  # type: ignore[attr-defined]
+        df_resid=float(fit._df_t),  # type: ignore[attr-defined]
+        vcov_type=vcov_type,
+        estimator=estimator,
+        info={"formula": fit._fml, **info},  # type: ignore[attr-defined]
+    )
+
+
+def feols_multiway(
+    data: pd.DataFrame,
+    outcome: str,
+    terms: Sequence[str],
+    *,
+    fixed_effects: Sequence[str],
+    clusters: Sequence[str],
+) -> RegressionResult:
+    """OLS with absorbed fixed effects and multi-way clustered errors (pyfixest ``CRV1``).
+
+    :func:`analysis.estimate.premium.fit_feols` clusters on one column; this is its
+    multi-way sibling (Cameron, Gelbach and Miller 2011), used for robustness rows.
+    """
+    used = list(dict.fromkeys([outcome, *terms, *fixed_effects, *clusters]))
+    frame = data[used].dropna()
+    fml = f"{outcome} ~ {' + '.join(terms)}"
+    if fixed_effects:
+        fml += f" | {' + '.join(fixed_effects)}"
+    label = "+".join(clusters)
+    fit = pf.feols(fml, data=frame, vcov={"CRV1": label})
+    return wrap_pyfixest(
+        fit,
+        vcov_type=f"cluster: {label}",
+        estimator="pyfixest.feols",
+        clusters={c: int(frame[c].nunique()) for c in clusters},
+    )
+
+
+@dataclass
+class ModelSet:
+    """Several fits of one question (variants, or one model under several covariances).
+
+    Attributes
+    ----------
+    models
+        Label -> :class:`RegressionResult`. The first is the headline.
+    descriptions
+        Label -> one sentence on what the model is and why it is there.
+    note
+        Plain-language reading of the results and their limits.
+    """
+
+    models: dict[str, RegressionResult]
+    descriptions: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def main(self) -> RegressionResult:
+        """The headline model (the first)."""
+        return next(iter(self.models.values()))
+
+    def tidy(self, level: float = 0.95) -> pd.DataFrame:
+        """All models' ``tidy()`` rows, with ``model`` and ``description`` first."""
+        frames = []
+        for label, result in self.models.items():
+            table = result.tidy(level)
+            table.insert(0, "model", label)
+            table.insert(1, "description", self.descriptions.get(label, ""))
+            frames.append(table)
+        return pd.concat(frames, ignore_index=True)
+
+    @property
+    def summary(self) -> str:
+        return "\n\n".join(f"[{k}]\n{v.summary}" for k, v in self.models.items())
