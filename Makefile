@@ -20,12 +20,18 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# Install exactly what uv.lock pins (the dev extra holds the test tools).
-$(VENV)/.synced: $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --extra dev --python $(PYTHON)
+# Install exactly what uv.lock pins (the dev extra holds the test tools). CI adds the
+# spark extra (pyspark; needs Java 17) with EXTRAS="dev spark" to run the engine test.
+EXTRAS ?= dev
+empty :=
+space := $(empty) $(empty)
+SYNCED := $(VENV)/.synced-$(subst $(space),-,$(strip $(EXTRAS)))
+
+$(SYNCED): $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen $(foreach extra,$(EXTRAS),--extra $(extra)) --python $(PYTHON)
 	touch $@
 
-setup: $(VENV)/.synced
+setup: $(SYNCED)
 
 lint: setup
 	$(VENV)/bin/ruff check .

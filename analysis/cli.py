@@ -17,9 +17,8 @@ from analysis import __version__, config
 
 #: Stages and the issue that builds each one (for the "not built yet" message).
 PIPELINE: tuple[str, ...] = ("synth", "clean", "estimate", "validate", "report")
-BUILT: tuple[str, ...] = ("synth", "estimate")
+BUILT: tuple[str, ...] = ("synth", "clean", "estimate")
 _NOT_BUILT: dict[str, str] = {
-    "clean": "issue #4 (cleaning into a person-year panel)",
     "validate": "issue #6 (validation and reports)",
     "report": "issue #6 (validation and reports)",
 }
@@ -98,6 +97,22 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     return 0 if result.converged else 1
 
 
+def _run_clean(args: argparse.Namespace) -> int:
+    from analysis.clean import clean_delivery
+    from analysis.sources.revelio import DeliveryError
+
+    try:
+        manifest = clean_delivery(
+            args.delivery, args.out, engine=args.engine, years=tuple(args.years), progress=True
+        )
+    except DeliveryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    rows = ", ".join(f"{t} {n:,}" for t, n in manifest["rows"].items())
+    print(f"cleaned {args.delivery} on {args.engine} into {args.out}: {rows} rows")
+    return 0
+
+
 def _run_estimate(args: argparse.Namespace) -> int:
     from analysis.estimate.stage import run_estimates
 
@@ -139,6 +154,21 @@ def _run_all(args: argparse.Namespace) -> int:
         if status:
             return status
     status = _run_inspect(argparse.Namespace(delivery=delivery, out=None))
+    if status:
+        return status
+    status = _run_clean(
+        argparse.Namespace(
+            delivery=delivery,
+            out=config.DATA_PROCESSED,
+            engine="duckdb",
+            years=config.DEFAULT_YEARS,
+        )
+    )
+    if status:
+        return status
+    status = _run_estimate(
+        argparse.Namespace(panel=config.DATA_PROCESSED, out=config.DATA_ESTIMATES)
+    )
     if status:
         return status
     missing = ", ".join(f"{s} ({_NOT_BUILT[s]})" for s in PIPELINE if s not in BUILT)
@@ -199,7 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--delivery", type=Path, default=config.DATA_DELIVERY)
     p.add_argument("--out", type=Path, default=config.DATA_PROCESSED)
     p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
-    p.set_defaults(func=_not_built("clean"))
+    p.add_argument(
+        "--years",
+        type=int,
+        nargs=2,
+        default=list(config.DEFAULT_YEARS),
+        metavar=("FIRST", "LAST"),
+        help="panel years, inclusive",
+    )
+    p.set_defaults(func=_run_clean)
 
     p = sub.add_parser(
         "estimate",

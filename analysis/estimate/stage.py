@@ -40,8 +40,9 @@ from analysis.sources.population import load_population
 HOME = "KOR"
 #: Specification choices the report does not pin down, in one place.
 SPEC: dict[str, object] = {
-    "premium_controls": "fixed effects for seniority, job category, highest degree, sex, "
-    "industry and position start year (when in the panel) and year (pooled samples)",
+    "premium_controls": "fixed effects for seniority, job category, highest degree, field of "
+    "study, sex, industry and position start year (when in the panel) and year (pooled "
+    "samples)",
     "premium_year_by_country": config.DEFAULT_YEARS[1],
     "weights": "weight (sampling weight of the person)",
     "cluster": "user_id",
@@ -51,7 +52,15 @@ SPEC: dict[str, object] = {
 
 
 def _fixed_effects(panel: pd.DataFrame, pooled: bool) -> list[str]:
-    candidates = ["seniority", "job_category", "highest_degree", "sex", "industry", "start_year"]
+    candidates = [
+        "seniority",
+        "job_category",
+        "highest_degree",
+        "field",
+        "sex",
+        "industry",
+        "start_year",
+    ]
     fes = [c for c in candidates if c in panel.columns]
     return [*fes, "year"] if pooled else fes
 
@@ -63,7 +72,7 @@ def prepare_panel(panel: pd.DataFrame) -> pd.DataFrame:
     if "startdate" in data and "start_year" not in data:
         # salaries are set per position when it starts: compare positions of one vintage
         data["start_year"] = pd.to_datetime(data["startdate"]).dt.year.astype(str)
-    for col in ("seniority", "job_category", "highest_degree", "sex", "industry"):
+    for col in ("seniority", "job_category", "highest_degree", "field", "sex", "industry"):
         if col in data:
             data[col] = data[col].astype("object").where(data[col].notna(), "unknown").astype(str)
     for col in [c for c in data.columns if c == "ai" or c.startswith("ai_")]:

@@ -1,0 +1,200 @@
+"""Engines that run the cleaning expressions: DuckDB (default) and Spark (local or cluster).
+
+The cleaning is written once as Ibis expressions (:mod:`analysis.clean.panel`); an
+:class:`Engine` gives those expressions their tables and runs them. Two engines exist:
+
+``duckdb``
+    Embedded and out of core: the expressions compile to one DuckDB query per output,
+    which streams over the staged parquet files and spills to ``temp_directory`` when
+    a sort or a window does not fit in ``memory_limit``.
+``spark``
+    PySpark 4.0 through Ibis' ``pyspark`` backend. Spark writes each output as a folder
+    of part files; nothing is collected to the driver.
+
+Whatever the engine, the final files are written by one DuckDB writer
+(:func:`analysis.clean.writer.write_sorted`): it casts each column to the output's
+canonical type, sorts by the key and streams the result to parquet, so the bytes on
+disk do not depend on the engine. On Spark that writer reads Spark's part files (they
+must be on a filesystem DuckDB can read: local disk, or S3/GCS through DuckDB's
+``httpfs``); memory stays bounded because DuckDB sorts out of core.
+
+Examples
+--------
+>>> from analysis.clean.engine import connect_duckdb
+>>> con = connect_duckdb(threads=1, memory_limit="512MB")
+>>> con.raw_sql("SELECT current_setting('threads')").fetchone()[0]
+1
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from ibis.backends.duckdb import Backend as DuckDBBackend
+
+from analysis.clean.writer import write_sorted
+
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+
+#: Spark settings used when the pipeline creates its own session.
+SPARK_DEFAULTS: dict[str, str] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.shuffle.partitions": "8",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+
+def connect_duckdb(
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_directory: str | Path | None = None,
+) -> DuckDBBackend:
+    """An in-memory DuckDB connection through Ibis, with optional resource limits.
+
+    Parameters
+    ----------
+    memory_limit
+        DuckDB ``memory_limit`` (``"4GB"``); beyond it DuckDB spills to ``temp_directory``.
+    threads
+        Worker threads (DuckDB's default is one per core).
+    temp_directory
+        Folder for spilled data (created if missing).
+    """
+    config: dict[str, Any] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = int(threads)
+    if temp_directory:
+        Path(temp_directory).mkdir(parents=True, exist_ok=True)
+        config["temp_directory"] = str(temp_directory)
+    backend = ibis.duckdb.connect(**config)
+    backend.raw_sql("SET enable_progress_bar = false")  # notebooks and CI logs stay clean
+    return backend
+
+
+def spark_unavailable_reason() -> str | None:
+    """Why Spark cannot run here (``None`` when it can): pyspark or Java missing."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (install the 'spark' extra: uv sync --extra spark)"
+    java_home = os.environ.get("JAVA_HOME")
+    java = Path(java_home) / "bin" / "java" if java_home else None
+    if not (java and java.exists()) and shutil.which("java") is None:
+        return "no Java runtime found (Spark needs Java 17 or newer on PATH or in JAVA_HOME)"
+    return None
+
+
+def spark_session(
+    *,
+    master: str = "local[*]",
+    conf: Mapping[str, str] | None = None,
+    app_name: str = "analysis-clean",
+) -> Any:
+    """A SparkSession with UTC time zone and :data:`SPARK_DEFAULTS` (``conf`` overrides).
+
+    ``getOrCreate`` semantics: an active session is reused (its static settings, such
+    as driver memory, cannot change any more; the ``spark.sql.*`` runtime settings are
+    applied to it).
+    """
+    reason = spark_unavailable_reason()
+    if reason:
+        raise RuntimeError(f"cannot start Spark: {reason}")
+    from pyspark.sql import SparkSession
+
+    settings = {**SPARK_DEFAULTS, **(conf or {})}
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    for key, value in settings.items():
+        if key.startswith("spark.sql."):
+            session.conf.set(key, value)
+    return session
+
+
+@dataclass
+class Engine:
+    """Runs cleaning expressions and writes their results.
+
+    Attributes
+    ----------
+    name
+        ``duckdb`` or ``spark``.
+    con
+        The Ibis backend the expressions run on.
+    writer
+        The DuckDB backend that writes final files (the same object as ``con`` on DuckDB).
+    work_dir
+        Scratch folder for Spark's part files (removed after each write).
+    """
+
+    name: str
+    con: Any
+    writer: DuckDBBackend
+    work_dir: Path
+
+    def read_parquet(self, path: str | Path) -> ir.Table:
+        """A table over one parquet file (or a folder of part files) on this engine."""
+        return self.con.read_parquet(str(path))
+
+    def frame(self, expr: ir.Table) -> Any:
+        """Run a small query and return a DataFrame (for counts; never the panel)."""
+        return self.con.execute(expr)
+
+    def write(
+        self,
+        expr: ir.Table,
+        path: Path,
+        *,
+        schema: Mapping[str, str],
+        key: list[str],
+        finish: Callable[[ir.Table], ir.Table] | None = None,
+    ) -> Path:
+        """Write ``expr`` to ``path``: canonical types, sorted by ``key``, atomically.
+
+        ``finish`` is applied by the DuckDB writer on every engine (see
+        :func:`analysis.clean.panel.finish_panel` for why).
+        """
+        if self.name == "duckdb":
+            return write_sorted(self.writer, expr, path, schema=schema, key=key, finish=finish)
+        parts = self.work_dir / f"{path.stem}-{uuid.uuid4().hex[:8]}"
+        try:
+            self.con.to_parquet(expr, parts, mode="overwrite")
+            files = sorted(parts.glob("*.parquet"))
+            if not files:  # pragma: no cover - Spark writes a schema-only part for 0 rows
+                raise RuntimeError(f"Spark wrote no part file to {parts}")
+            staged = self.writer.read_parquet([str(f) for f in files])
+            return write_sorted(self.writer, staged, path, schema=schema, key=key, finish=finish)
+        finally:
+            shutil.rmtree(parts, ignore_errors=True)
+
+
+def make_engine(
+    name: str,
+    writer: DuckDBBackend,
+    work_dir: Path,
+    *,
+    spark: Any = None,
+) -> Engine:
+    """The engine called ``name``; on ``spark``, ``spark`` is the SparkSession to use
+    (a local one with :data:`SPARK_DEFAULTS` is started when it is ``None``)."""
+    if name == "duckdb":
+        return Engine("duckdb", writer, writer, work_dir)
+    if name == "spark":
+        session = spark if spark is not None else spark_session()
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+        work_dir.mkdir(parents=True, exist_ok=True)
+        return Engine("spark", ibis.pyspark.connect(session), writer, work_dir)
+    raise ValueError(f"unknown engine {name!r}; choose from {list(ENGINES)}")

@@ -1,0 +1,260 @@
+"""Clean a delivery into the processed tables: panel, persons, moves, ledger, manifest.
+
+The flow of :func:`clean_delivery`:
+
+1. read and validate the delivery (:func:`analysis.sources.revelio.read_delivery`);
+   the reader's ledger, with its quarantine counts, opens the cleaning ledger;
+2. stage the valid, typed tables to ``<out>/_staging/*.parquet`` (streamed by
+   DuckDB) with the reference tables (years, AI taxonomy, PPP price levels);
+3. run the Ibis expressions of :mod:`analysis.clean.panel` on the chosen engine over
+   the staged files, and write each output through the one DuckDB writer
+   (:mod:`analysis.clean.writer`): typed, sorted by key, atomic, reproducible;
+4. count every step into the ledger (:mod:`analysis.clean.attrition`) and write
+   ``ledger.parquet`` and ``manifest.json``.
+
+Memory: on DuckDB every step is a streaming query over parquet that spills to
+``<out>/_tmp`` beyond ``memory_limit``. On Spark the engine writes part files that
+the DuckDB writer sorts out of core; no table is collected to the driver (only the
+one-row count queries are).
+
+Examples
+--------
+>>> from analysis.clean import clean_delivery
+>>> manifest = clean_delivery("data/delivery", "data/processed")   # doctest: +SKIP
+>>> manifest["rows"]["panel"]                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from analysis import __version__, config
+from analysis.clean import attrition
+from analysis.clean.engine import ENGINES, Engine, connect_duckdb, make_engine
+from analysis.clean.lookups import PPP_CSV, stage_lookups, taxonomy_keys
+from analysis.clean.panel import (
+    CARRIED_EXTRAS,
+    MOVES_COLUMNS,
+    Sources,
+    YearWindow,
+    build_moves,
+    build_panel,
+    build_persons,
+    finish_panel,
+    panel_columns,
+    persons_columns,
+    spell_years,
+    spells,
+)
+from analysis.clean.progress import Progress
+from analysis.clean.writer import DUCKDB_TYPES, sha256_file, write_frame_sorted, write_text_atomic
+from analysis.ledger import LEDGER_COLUMNS, Ledger
+from analysis.sources.revelio import Delivery, read_delivery
+from analysis.sources.taxonomy import TAXONOMY_CSV
+
+OUTPUTS: tuple[str, ...] = ("panel", "persons", "moves", "ledger")
+KEYS: dict[str, list[str]] = {
+    "panel": ["user_id", "year"],
+    "persons": ["user_id"],
+    "moves": ["user_id", "year"],
+    "ledger": ["entry"],
+}
+LEDGER_SCHEMA: dict[str, str] = {
+    "entry": "int32",
+    **{c: ("int64" if c.startswith("rows") else "string") for c in LEDGER_COLUMNS},
+}
+
+
+def input_checksums(delivery: Delivery) -> dict[str, Any]:
+    """SHA-256 of the delivery's ``manifest.json`` if it has one, else of every part file."""
+    manifest = delivery.root / "manifest.json"
+    if manifest.is_file():
+        return {
+            "method": "delivery manifest.json",
+            "sha256": {"manifest.json": sha256_file(manifest)},
+        }
+    files = sorted(f for table in delivery.files.values() for f in table.files)
+    return {
+        "method": "part files",
+        "sha256": {f.relative_to(delivery.root).as_posix(): sha256_file(f) for f in files},
+    }
+
+
+def _sources(engine: Engine, staged: dict[str, Path]) -> Sources:
+    read = engine.read_parquet
+    return Sources(
+        users=read(staged["users"]),
+        positions=read(staged["positions"]),
+        education=read(staged["education"]),
+        skills=read(staged["skills"]),
+        years=read(staged["years"]),
+        taxonomy=read(staged["ai_taxonomy"]),
+        ppp=read(staged["ppp"]),
+    )
+
+
+def clean_delivery(
+    delivery_dir: str | Path,
+    out_dir: str | Path,
+    engine: str = "duckdb",
+    years: tuple[int, int] = config.DEFAULT_YEARS,
+    progress: bool = False,
+    *,
+    spark: Any = None,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    keep_staging: bool = False,
+) -> dict[str, Any]:
+    """Clean a Revelio-style delivery into ``panel``, ``persons``, ``moves`` and ``ledger``.
+
+    Parameters
+    ----------
+    delivery_dir
+        The delivery folder (see the input contract).
+    out_dir
+        Where ``panel.parquet``, ``persons.parquet``, ``moves.parquet``,
+        ``ledger.parquet`` and ``manifest.json`` are written (atomically).
+    engine
+        ``"duckdb"`` (default, embedded, out of core) or ``"spark"``.
+    years
+        First and last year of the panel, inclusive (default
+        :data:`analysis.config.DEFAULT_YEARS`, 2010-2024).
+    progress
+        Print a line per step with the elapsed time to stderr.
+    spark
+        The SparkSession to use with ``engine="spark"`` (a local one is started if
+        ``None``; see :func:`analysis.clean.engine.spark_session`).
+    memory_limit, threads
+        DuckDB resource limits (reading, staging, writing, and the whole cleaning on
+        ``engine="duckdb"``). Spilled data goes to ``<out>/_tmp``.
+    keep_staging
+        Keep ``<out>/_staging`` (the valid tables as parquet) instead of removing it.
+
+    Returns
+    -------
+    dict
+        The manifest (also written to ``manifest.json``): input checksums, package
+        version, engine, years, row counts, origin-rule counts, output checksums.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from {list(ENGINES)}")
+    first, last = (int(y) for y in years)
+    if first > last:
+        raise ValueError(f"years must be (first, last) with first <= last, got {years}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    staging, tmp = out / "_staging", out / "_tmp"
+    show = Progress(enabled=progress)
+    writer = connect_duckdb(memory_limit=memory_limit, threads=threads, temp_directory=tmp)
+    try:
+        with show.step(f"read and validate {delivery_dir}"):
+            delivery = read_delivery(delivery_dir, con=writer.con)
+            ledger = Ledger()
+            ledger.extend(delivery.ledger)
+            window = YearWindow(first, last, delivery.delivery_date)
+        with show.step("stage valid tables and reference tables to parquet"):
+            staged = dict(delivery.write_parquet(staging))
+            staged.update(stage_lookups(staging, (first, last)))
+        with show.step(f"connect the {engine} engine"):
+            eng = make_engine(engine, writer, out / "_work", spark=spark)
+            src = _sources(eng, staged)
+        clusters = sorted(taxonomy_keys()["cluster"].unique())
+        present = set(delivery.extra_columns.get("positions", []))
+        extras = [c for c in CARRIED_EXTRAS if c in present]
+        staged_types = writer.read_parquet(str(staged["positions"])).schema()
+        extra_types = {c: str(staged_types[c].copy(nullable=True)) for c in extras}
+        extra_types = {c: t if t in DUCKDB_TYPES else "string" for c, t in extra_types.items()}
+
+        with show.step("count spells in the year window"):
+            spell_table = spells(src.positions, window)
+            attrition.record_spells(ledger, eng, spell_table, window.delivery_date)
+            n_spell_years = attrition.record_spell_years(
+                ledger, eng, spell_years(spell_table, src.years)
+            )
+        with show.step("build and write the panel"):
+            eng.write(
+                build_panel(src, window, clusters, extras),
+                out / "panel.parquet",
+                schema=panel_columns(clusters, extra_types),
+                key=KEYS["panel"],
+                finish=finish_panel,
+            )
+            panel = eng.read_parquet(out / "panel.parquet")
+            attrition.record_panel(ledger, eng, panel, n_spell_years)
+        with show.step("write persons"):
+            eng.write(
+                build_persons(panel, src, clusters),
+                out / "persons.parquet",
+                schema=persons_columns(clusters),
+                key=KEYS["persons"],
+            )
+            persons = eng.read_parquet(out / "persons.parquet")
+        with show.step("write moves"):
+            eng.write(
+                build_moves(panel), out / "moves.parquet", schema=MOVES_COLUMNS, key=KEYS["moves"]
+            )
+        with show.step("count skills and persons"):
+            attrition.record_skills(ledger, eng, src.skills, src.taxonomy)
+            origin_counts = attrition.record_persons(ledger, eng, src.users, src.positions, persons)
+        with show.step("write ledger and manifest"):
+            frame = ledger.to_frame()
+            frame.insert(0, "entry", range(1, len(frame) + 1))
+            write_frame_sorted(
+                writer, frame, out / "ledger.parquet", schema=LEDGER_SCHEMA, key=["entry"]
+            )
+            manifest = _manifest(delivery, eng.name, (first, last), out, origin_counts, clusters)
+            text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+            write_text_atomic(out / "manifest.json", text)
+        show.log(
+            "done: "
+            + ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items())
+            + f" rows in {out}"
+        )
+        return manifest
+    finally:
+        writer.disconnect()
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(out / "_work", ignore_errors=True)
+        if not keep_staging:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _manifest(
+    delivery: Delivery,
+    engine: str,
+    years: tuple[int, int],
+    out: Path,
+    origin_counts: dict[str, int],
+    clusters: list[str],
+) -> dict[str, Any]:
+    rows = {name: pq.ParquetFile(out / f"{name}.parquet").metadata.num_rows for name in OUTPUTS}
+    return {
+        "stage": "clean",
+        "package": "kr-ai-talent",
+        "package_version": __version__,
+        "engine": engine,
+        "years": list(years),
+        "delivery": {
+            "folder": delivery.root.name,
+            "delivery_date": delivery.delivery_date.isoformat(),
+            "schema_family": delivery.schema_family,
+            "checksums": input_checksums(delivery),
+            "read": delivery.row_counts,
+        },
+        "reference_tables": {
+            PPP_CSV.name: sha256_file(PPP_CSV),
+            TAXONOMY_CSV.name: sha256_file(TAXONOMY_CSV),
+        },
+        "rows": rows,
+        "origin_rules": origin_counts,
+        "ai_clusters": clusters,
+        "outputs": {
+            f"{name}.parquet": {"rows": rows[name], "sha256": sha256_file(out / f"{name}.parquet")}
+            for name in OUTPUTS
+        },
+    }
