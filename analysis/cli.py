@@ -17,7 +17,7 @@ from analysis import __version__, config
 
 #: Stages and the issue that builds each one (for the "not built yet" message).
 PIPELINE: tuple[str, ...] = ("synth", "clean", "estimate", "validate", "report")
-BUILT: tuple[str, ...] = ("synth", "clean", "estimate")
+BUILT: tuple[str, ...] = ("synth", "clean", "estimate", "validate")
 _NOT_BUILT: dict[str, str] = {
     "validate": "issue #6 (validation and reports)",
     "report": "issue #6 (validation and reports)",
@@ -127,6 +127,31 @@ def _run_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_validate(args: argparse.Namespace) -> int:
+    from analysis.io import write_frame_atomic
+    from analysis.validate import calibration_failures, validation_table
+
+    estimates = Path(args.estimates)
+    if not (estimates / "estimates_manifest.json").exists():
+        print(
+            f"error: no estimates in {estimates}: run `python -m analysis estimate` first",
+            file=sys.stderr,
+        )
+        return 1
+    table = validation_table(estimates)
+    out = Path(args.out) if args.out else estimates / "validation.csv"
+    write_frame_atomic(table, out)
+    counts = table.groupby(["role", "verdict"]).size()
+    for (role, verdict), n in counts.items():
+        print(f"  {role:<22} {verdict:<5} {n}")
+    failed = calibration_failures(table)
+    print(f"wrote {out} ({len(table)} figures)")
+    if len(failed):
+        print("calibration targets that fail: " + ", ".join(failed["figure_id"]), file=sys.stderr)
+        return 2
+    return 0
+
+
 def _run_all(args: argparse.Namespace) -> int:
     """Run every built stage in order; list the stages that are not built yet."""
     from analysis.sources.published import load_published_figures
@@ -169,6 +194,9 @@ def _run_all(args: argparse.Namespace) -> int:
     status = _run_estimate(
         argparse.Namespace(panel=config.DATA_PROCESSED, out=config.DATA_ESTIMATES)
     )
+    if status:
+        return status
+    status = _run_validate(argparse.Namespace(estimates=config.DATA_ESTIMATES, out=None))
     if status:
         return status
     missing = ", ".join(f"{s} ({_NOT_BUILT[s]})" for s in PIPELINE if s not in BUILT)
@@ -254,7 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="One row per published figure: estimate, rule, verdict.",
     )
     p.add_argument("--estimates", type=Path, default=config.DATA_ESTIMATES)
-    p.set_defaults(func=_not_built("validate"))
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="validation table (default: <estimates>/validation.csv)",
+    )
+    p.set_defaults(func=_run_validate)
 
     p = sub.add_parser(
         "report",

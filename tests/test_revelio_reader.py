@@ -405,7 +405,7 @@ def test_cli_inspect_reports_and_fails_cleanly(tmp_path, capsys):
 def test_unbuilt_stage_exits_non_zero(capsys):
     from analysis.cli import EXIT_NOT_BUILT, main
 
-    assert main(["validate"]) == EXIT_NOT_BUILT
+    assert main(["report"]) == EXIT_NOT_BUILT
     assert "not built yet" in capsys.readouterr().err
 
 

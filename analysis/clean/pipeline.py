@@ -74,9 +74,11 @@ def input_checksums(delivery: Delivery) -> dict[str, Any]:
     """SHA-256 of the delivery's ``manifest.json`` if it has one, else of every part file."""
     manifest = delivery.root / "manifest.json"
     if manifest.is_file():
+        generator = json.loads(manifest.read_text()).get("generator")
         return {
             "method": "delivery manifest.json",
             "sha256": {"manifest.json": sha256_file(manifest)},
+            "generator": generator,  # "analysis.sources.synthetic" for the synthetic world
         }
     files = sorted(f for table in delivery.files.values() for f in table.files)
     return {

@@ -15,6 +15,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import __version__, config
@@ -134,6 +135,62 @@ def next_year_outcomes(panel: pd.DataFrame) -> pd.DataFrame:
     data["emigrate_next"] = (home & (data["next_country"] != data["origin"])).astype(float)
     data["return_next"] = (~home & (data["next_country"] == data["origin"])).astype(float)
     return data
+
+
+def weighted_shares(data: pd.DataFrame, columns: list[str], by: list[str]) -> pd.DataFrame:
+    """Weighted share (percent) of rows where each boolean column holds, with the
+    linearised standard error of a ratio, by group."""
+    rows = []
+    for key, group in data.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        w = group["weight"].to_numpy(float)
+        for col in columns:
+            a = group[col].astype(bool).to_numpy()
+            p = float((w * a).sum() / w.sum())
+            rows.append(
+                {
+                    **dict(zip(by, key, strict=True)),
+                    "item": col,
+                    "share": 100 * p,
+                    "share_se": 100 * float(np.sqrt((w**2 * (a - p) ** 2).sum()) / w.sum()),
+                    "n": len(group),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def profile_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Who the AI workers are and how they change jobs: skill shares of AI workers by
+    country and year; degree and field of Korea's AI workers; the share of job changers
+    in Korea whose new employer is abroad, for AI and non-AI workers, by year."""
+    skills = skill_columns(panel)
+    ai = panel[panel["ai"]]
+    skill_shares = weighted_shares(ai, skills, ["country", "year"])
+    kor_ai = ai[ai["country"] == HOME]
+    degree = pd.get_dummies(kor_ai["highest_degree"], prefix="degree").astype(bool)
+    field = (
+        pd.get_dummies(kor_ai["field"], prefix="field").astype(bool)
+        if "field" in kor_ai
+        else pd.DataFrame(index=kor_ai.index)
+    )
+    graduate = kor_ai["highest_degree"].isin(["Master", "MBA", "Doctor"]).rename("degree_graduate")
+    profile_data = pd.concat([kor_ai[["year", "weight"]], degree, field, graduate], axis=1)
+    profile = weighted_shares(
+        profile_data, [c for c in profile_data if c not in ("year", "weight")], ["year"]
+    )
+    # job changers: in Korea last year, changed employer this year
+    changers = (
+        panel[(panel["prev_country"] == HOME) & panel["job_change"].fillna(False).astype(bool)]
+        if "job_change" in panel
+        else panel.iloc[0:0]
+    )
+    changers = changers.assign(abroad_employer=changers["country"] != HOME)
+    job_changers = weighted_shares(changers, ["abroad_employer"], ["year", "ai"])
+    return {
+        "ai_skill_shares": skill_shares,
+        "ai_profile_kor": profile,
+        "job_changers_abroad": job_changers,
+    }
 
 
 def mobility_tables(panel: pd.DataFrame, premiums: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -276,6 +333,7 @@ def run_estimates(
         tables["flows_all"] = flows(panel, only_ai=False, population=population)
         tables["overseas_share"] = overseas_share(panel)
         tables["overseas_destinations"] = overseas_by_destination(panel)
+        tables.update(profile_tables(panel))
         log("estimate: mobility, compensation-mobility link and counterfactuals")
         tables.update(mobility_tables(panel, tables["premium_by_skill"]))
         log("estimate: bilateral flows (PPML gravity)")
@@ -285,7 +343,14 @@ def run_estimates(
     written = {}
     for name, frame in tables.items():
         written[name] = write_frame_atomic(frame.round(10), out_dir / f"{name}.csv")
+    clean_manifest = panel_dir / "manifest.json"
+    generator = (
+        json.loads(clean_manifest.read_text())["delivery"]["checksums"].get("generator")
+        if clean_manifest.exists()
+        else None
+    )
     manifest = {
+        "synthetic": generator == "analysis.sources.synthetic",
         "package_version": __version__,
         "panel": str(panel_dir),
         "spec": SPEC,

@@ -1,0 +1,82 @@
+"""The validation table: verdicts are computed from estimates and the registry."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from analysis.sources.published import load_published_figures
+from analysis.validate import calibration_failures, validation_table
+
+
+@pytest.fixture
+def estimates(tmp_path):
+    """A tiny estimates folder: Korea's premium 6.5% (se 1.0) and yearly net flows."""
+    pd.DataFrame({"country": ["KOR"], "premium_pct": [6.5], "premium_se": [1.0]}).to_csv(
+        tmp_path / "premium_by_country.csv", index=False
+    )
+    years = list(range(2011, 2025))
+    net = [-10.0 if y != 2020 else 5.0 for y in years]
+    pd.DataFrame({"country": "KOR", "year": years, "net_inflow": net}).to_csv(
+        tmp_path / "flows_ai.csv", index=False
+    )
+    (tmp_path / "estimates_manifest.json").write_text(json.dumps({"synthetic": True}))
+    return tmp_path
+
+
+def test_verdicts_follow_the_rules(estimates):
+    table = validation_table(estimates).set_index("figure_id")
+    kor = table.loc["premium_kr_2024"]
+    assert kor["verdict"] == "pass" and kor["role"] == "calibration target"
+    assert kor["conf_low"] == pytest.approx(6.5 - 1.959964) and kor["published"] == 6.0
+    pattern = table.loc["kr_net_outflow_years"]
+    assert pattern["verdict"] == "pass" and pattern["estimate"] == 1.0
+    # figures without an estimate are listed, not dropped
+    assert table.loc["premium_us", "verdict"] == "n/a"
+
+
+def test_changing_a_published_value_flips_the_verdict(estimates, tmp_path):
+    figures = load_published_figures()
+    assert (
+        validation_table(estimates, figures=figures)
+        .set_index("figure_id")
+        .loc["premium_kr_2024", "verdict"]
+        == "pass"
+    )
+    changed = figures.copy()
+    changed.loc[changed["id"] == "premium_kr_2024", "value"] = 12.0  # outside 6.5 +- 1.96
+    table = validation_table(estimates, figures=changed)
+    assert table.set_index("figure_id").loc["premium_kr_2024", "verdict"] == "fail"
+    assert list(calibration_failures(table)["figure_id"]) == ["premium_kr_2024"]
+
+
+def test_sign_pattern_fails_when_2020_is_an_outflow(estimates):
+    flows = pd.read_csv(estimates / "flows_ai.csv")
+    flows.loc[flows["year"] == 2020, "net_inflow"] = -3.0
+    flows.to_csv(estimates / "flows_ai.csv", index=False)
+    row = validation_table(estimates).set_index("figure_id").loc["kr_net_outflow_years"]
+    assert row["verdict"] == "fail" and "13 of 14 years match" in row["note"]
+
+
+def test_real_data_has_no_calibration_targets(estimates):
+    table = validation_table(estimates, synthetic=False)
+    assert set(table["role"]) == {"out-of-sample check"}
+    assert calibration_failures(table).empty
+
+
+def test_cli_exits_non_zero_when_a_target_fails(estimates, monkeypatch, tmp_path):
+    from analysis import cli
+
+    assert cli.main(["validate", "--estimates", str(estimates)]) == 0
+    assert (estimates / "validation.csv").exists()
+    real = load_published_figures
+
+    def shifted(*args, **kwargs):
+        figures = real(*args, **kwargs)
+        figures.loc[figures["id"] == "premium_kr_2024", "value"] = 30.0
+        return figures
+
+    monkeypatch.setattr("analysis.validate.load_published_figures", shifted)
+    assert cli.main(["validate", "--estimates", str(estimates)]) == 2
