@@ -180,7 +180,10 @@ def profile_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
     )
     # job changers: in Korea last year, changed employer this year
     changers = (
-        panel[(panel["prev_country"] == HOME) & panel["job_change"].fillna(False).astype(bool)]
+        panel[
+            (panel["prev_country"] == HOME)
+            & panel["job_change"].astype("boolean").fillna(False).astype(bool)
+        ]
         if "job_change" in panel
         else panel.iloc[0:0]
     )
