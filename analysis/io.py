@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable
@@ -48,3 +49,12 @@ def write_frame_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
     if path.suffix == ".parquet":
         return write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
     return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks (manifests and input checks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -52,7 +52,8 @@ from analysis.clean.panel import (
     spells,
 )
 from analysis.clean.progress import Progress
-from analysis.clean.writer import DUCKDB_TYPES, sha256_file, write_frame_sorted, write_text_atomic
+from analysis.clean.writer import DUCKDB_TYPES, write_frame_sorted, write_text_atomic
+from analysis.io import sha256_file
 from analysis.ledger import LEDGER_COLUMNS, Ledger
 from analysis.sources.revelio import Delivery, read_delivery
 from analysis.sources.taxonomy import TAXONOMY_CSV

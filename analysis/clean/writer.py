@@ -20,7 +20,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from collections.abc import Callable, Mapping
@@ -131,12 +130,3 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
         tmp.chmod(0o666 & ~umask)
 
     return write_atomic(path, write)
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()

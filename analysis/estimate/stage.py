@@ -15,7 +15,6 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from analysis import __version__, config
@@ -34,6 +33,7 @@ from analysis.estimate.workforce import (
     overseas_share,
     stocks,
     transitions,
+    weighted_share,
 )
 from analysis.io import write_atomic, write_frame_atomic
 from analysis.sources.population import load_population
@@ -145,14 +145,13 @@ def weighted_shares(data: pd.DataFrame, columns: list[str], by: list[str]) -> pd
         key = key if isinstance(key, tuple) else (key,)
         w = group["weight"].to_numpy(float)
         for col in columns:
-            a = group[col].astype(bool).to_numpy()
-            p = float((w * a).sum() / w.sum())
+            p, se = weighted_share(w, group[col].astype(bool).to_numpy())
             rows.append(
                 {
                     **dict(zip(by, key, strict=True)),
                     "item": col,
                     "share": 100 * p,
-                    "share_se": 100 * float(np.sqrt((w**2 * (a - p) ** 2).sum()) / w.sum()),
+                    "share_se": 100 * se,
                     "n": len(group),
                 }
             )

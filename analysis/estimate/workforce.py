@@ -26,6 +26,15 @@ import numpy as np
 import pandas as pd
 
 
+def weighted_share(weights: np.ndarray, indicator: np.ndarray) -> tuple[float, float]:
+    """Weighted share of rows where ``indicator`` holds, and its linearised standard
+    error ``sqrt(sum w^2 (a - p)^2) / sum w`` (both as fractions)."""
+    w = np.asarray(weights, dtype=float)
+    a = np.asarray(indicator, dtype=float)
+    p = float((w * a).sum() / w.sum())
+    return p, float(np.sqrt((w**2 * (a - p) ** 2).sum()) / w.sum())
+
+
 def _weighted_total(frame: pd.DataFrame, mask: pd.Series, weight: str) -> tuple[float, float]:
     w = frame.loc[mask, weight].to_numpy(dtype=float)
     return float(w.sum()), float(np.sqrt((w**2).sum()))
@@ -184,8 +193,7 @@ def overseas_share(
                 continue
             w = g[weight].to_numpy(dtype=float)
             a = (g[country] != o).to_numpy()
-            p = float((w * a).sum() / w.sum())
-            se = float(np.sqrt((w**2 * (a - p) ** 2).sum()) / w.sum())
+            p, se = weighted_share(w, a)
             shares[flag] = (p, se)
             rows.append(
                 {

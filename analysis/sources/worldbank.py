@@ -42,7 +42,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import warnings
@@ -53,6 +52,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import config
+from analysis.io import sha256_file as sha256_of
 from analysis.sources.countries import names_to_iso3
 
 __all__ = [
@@ -392,15 +392,6 @@ def resolve_path(path: str | Path | None = None) -> tuple[Path, str]:
     if env:
         return Path(env).expanduser(), f"environment variable {config.WORLDBANK_ENV_VAR}"
     return default_path(), "default location (config.SHARED_DIR / 'data')"
-
-
-def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- reading

@@ -24,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -38,7 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analysis import __version__, config
-from analysis.io import write_atomic
+from analysis.io import sha256_file, write_atomic
 from analysis.sources.synthetic.observe import Observer, truth_tables
 from analysis.sources.synthetic.params import DEFAULT_PARAMS, Params, load_params
 from analysis.sources.synthetic.world import World
@@ -56,14 +55,6 @@ VERSIONED = {
 }
 #: First user_id; ids are consecutive over all simulated persons (observed or not).
 FIRST_USER_ID = 100_000_001
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_table(frame: pd.DataFrame, path: Path, fmt: str) -> None:
