@@ -2,38 +2,21 @@
 
 The stages run in one direction (``synth -> clean -> estimate -> validate ->
 report``); ``all`` runs them in order. ``inspect`` reads and validates a delivery
-without cleaning it. A stage that is not built yet says so and exits non-zero
-rather than pretending to have run.
+without cleaning it. Every stage exits non-zero when its input is missing or
+invalid, naming what to run first.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from analysis import __version__, config
 
-#: Stages and the issue that builds each one (for the "not built yet" message).
+#: The stages in the order ``all`` runs them.
 PIPELINE: tuple[str, ...] = ("synth", "clean", "estimate", "validate", "report")
-BUILT: tuple[str, ...] = ("synth", "clean", "estimate", "validate")
-_NOT_BUILT: dict[str, str] = {
-    "validate": "issue #6 (validation and reports)",
-    "report": "issue #6 (validation and reports)",
-}
-EXIT_NOT_BUILT = 3
-
-
-def _not_built(stage: str) -> Callable[[argparse.Namespace], int]:
-    def run(_: argparse.Namespace) -> int:
-        print(
-            f"stage '{stage}' is not built yet: it arrives with {_NOT_BUILT[stage]}.",
-            file=sys.stderr,
-        )
-        return EXIT_NOT_BUILT
-
-    return run
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
@@ -152,6 +135,24 @@ def _run_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_report(args: argparse.Namespace) -> int:
+    from analysis.report.run import run_reports
+
+    estimates = Path(args.estimates)
+    if not (estimates / "estimates_manifest.json").exists():
+        print(
+            f"error: no estimates in {estimates}: run `python -m analysis estimate` first",
+            file=sys.stderr,
+        )
+        return 1
+    written = run_reports(estimates, args.processed, args.out)
+    print(
+        f"report: {len(written['notebooks'])} notebooks executed into {args.out}; "
+        f"open {written['index'][0]}"
+    )
+    return 0
+
+
 def _run_all(args: argparse.Namespace) -> int:
     """Run every built stage in order; list the stages that are not built yet."""
     from analysis.sources.published import load_published_figures
@@ -199,8 +200,14 @@ def _run_all(args: argparse.Namespace) -> int:
     status = _run_validate(argparse.Namespace(estimates=config.DATA_ESTIMATES, out=None))
     if status:
         return status
-    missing = ", ".join(f"{s} ({_NOT_BUILT[s]})" for s in PIPELINE if s not in BUILT)
-    print(f"stages not built yet, skipped: {missing}")
+    status = _run_report(
+        argparse.Namespace(
+            estimates=config.DATA_ESTIMATES, processed=config.DATA_PROCESSED, out=config.REPORTS
+        )
+    )
+    if status:
+        return status
+    print(f"all stages ran: {' -> '.join(PIPELINE)}")
     return 0
 
 
@@ -296,7 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Execute the notebooks with papermill into reports/.",
     )
     p.add_argument("--out", type=Path, default=config.REPORTS)
-    p.set_defaults(func=_not_built("report"))
+    p.add_argument("--estimates", type=Path, default=config.DATA_ESTIMATES)
+    p.add_argument("--processed", type=Path, default=config.DATA_PROCESSED)
+    p.set_defaults(func=_run_report)
 
     p = sub.add_parser(
         "all",

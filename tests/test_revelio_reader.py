@@ -402,11 +402,11 @@ def test_cli_inspect_reports_and_fails_cleanly(tmp_path, capsys):
     assert "no file for table 'users'" in capsys.readouterr().err
 
 
-def test_unbuilt_stage_exits_non_zero(capsys):
-    from analysis.cli import EXIT_NOT_BUILT, main
+def test_stage_without_input_exits_non_zero(tmp_path, capsys):
+    from analysis.cli import main
 
-    assert main(["report"]) == EXIT_NOT_BUILT
-    assert "not built yet" in capsys.readouterr().err
+    assert main(["estimate", "--panel", str(tmp_path), "--out", str(tmp_path / "o")]) == 1
+    assert "run `python -m analysis clean` first" in capsys.readouterr().err
 
 
 def test_fixture_paths_are_relative(reference):

@@ -1,0 +1,1 @@
+"""Reports: figure style, figures and tables from the estimates, notebook execution."""
