@@ -19,6 +19,17 @@ from analysis import __version__, config
 PIPELINE: tuple[str, ...] = ("synth", "clean", "estimate", "validate", "report")
 
 
+def _missing_input(path: Path, what: str, stage: str) -> bool:
+    """Say which stage to run first when ``path`` (a stage's input) does not exist."""
+    if path.exists():
+        return False
+    print(
+        f"error: no {what} in {path.parent}: run `python -m analysis {stage}` first",
+        file=sys.stderr,
+    )
+    return True
+
+
 def _run_inspect(args: argparse.Namespace) -> int:
     from analysis.sources.revelio import DeliveryError, describe_problems, read_delivery
 
@@ -100,11 +111,7 @@ def _run_estimate(args: argparse.Namespace) -> int:
     from analysis.estimate.stage import run_estimates
 
     panel = Path(args.panel)
-    if not (panel / "panel.parquet").exists():
-        print(
-            f"error: no panel.parquet in {panel}: run `python -m analysis clean` first",
-            file=sys.stderr,
-        )
+    if _missing_input(panel / "panel.parquet", "panel.parquet", "clean"):
         return 1
     run_estimates(panel, args.out)
     return 0
@@ -115,11 +122,7 @@ def _run_validate(args: argparse.Namespace) -> int:
     from analysis.validate import calibration_failures, validation_table
 
     estimates = Path(args.estimates)
-    if not (estimates / "estimates_manifest.json").exists():
-        print(
-            f"error: no estimates in {estimates}: run `python -m analysis estimate` first",
-            file=sys.stderr,
-        )
+    if _missing_input(estimates / "estimates_manifest.json", "estimates_manifest.json", "estimate"):
         return 1
     table = validation_table(estimates)
     out = Path(args.out) if args.out else estimates / "validation.csv"
@@ -139,11 +142,7 @@ def _run_report(args: argparse.Namespace) -> int:
     from analysis.report.run import run_reports
 
     estimates = Path(args.estimates)
-    if not (estimates / "estimates_manifest.json").exists():
-        print(
-            f"error: no estimates in {estimates}: run `python -m analysis estimate` first",
-            file=sys.stderr,
-        )
+    if _missing_input(estimates / "estimates_manifest.json", "estimates_manifest.json", "estimate"):
         return 1
     written = run_reports(estimates, args.processed, args.out)
     print(

@@ -14,17 +14,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from analysis.realdata.common import BOK_PREMIUM_IDS
 from analysis.report import style
 from analysis.sources.published import load_published_figures
-
-PUBLISHED_PREMIUM = {
-    "KOR": "premium_kr_2024",
-    "USA": "premium_us",
-    "CAN": "premium_ca",
-    "GBR": "premium_uk",
-    "FRA": "premium_fr",
-    "AUS": "premium_au",
-}
 
 
 def save(fig: plt.Figure, stem: str | Path) -> list[Path]:
@@ -60,7 +52,7 @@ def premium_by_country(estimates: str | Path) -> plt.Figure:
         color=style.ESTIMATE,
         label="estimate, 95% interval",
     )
-    published = table["country"].map(lambda c: figures.get(PUBLISHED_PREMIUM.get(c, ""), None))
+    published = table["country"].map(lambda c: figures.get(BOK_PREMIUM_IDS.get(c, ""), None))
     ax.scatter(
         published, y, marker="D", color=style.PUBLISHED, zorder=3, label="published (BOK, Dec 2025)"
     )
