@@ -87,3 +87,130 @@ def korea_premium_over_time(estimates: str | Path) -> plt.Figure:
     ax.set_title("Korea: AI wage premium over time")
     ax.legend()
     return fig
+
+
+def ai_stocks(
+    estimates: str | Path, countries: tuple[str, ...] = ("KOR", "GBR", "FRA")
+) -> plt.Figure:
+    """Weighted AI workers by year (thousands) with the BOK's published counts."""
+    style.apply()
+    table = pd.read_csv(Path(estimates) / "stocks.csv")
+    figures = load_published_figures()
+    fig, ax = plt.subplots()
+    for country in countries:
+        t = table[table["country"] == country]
+        line = ax.plot(t["year"], t["ai_workers"] / 1e3, "o-", ms=3, label=f"{country} estimate")
+        ax.fill_between(
+            t["year"],
+            (t["ai_workers"] - 1.96 * t["ai_workers_se"]) / 1e3,
+            (t["ai_workers"] + 1.96 * t["ai_workers_se"]) / 1e3,
+            color=line[0].get_color(),
+            alpha=0.15,
+        )
+        pub = figures[
+            (figures["country"] == country)
+            & (figures["unit"] == "persons")
+            & figures["id"].str.contains("ai_workers")
+        ]
+        ax.scatter(
+            pub["year"],
+            pub["value"] / 1e3,
+            marker="D",
+            color=line[0].get_color(),
+            edgecolor=style.PUBLISHED,
+            zorder=3,
+        )
+    ax.scatter(
+        [], [], marker="D", color="white", edgecolor=style.PUBLISHED, label="published (BOK)"
+    )
+    ax.set_xlabel("year")
+    ax.set_ylabel("AI-skilled workers (thousands, weighted)")
+    ax.set_title("The AI workforce")
+    ax.legend(ncol=2)
+    return fig
+
+
+def overseas_share(estimates: str | Path, origin: str = "KOR") -> plt.Figure:
+    """Share of an origin's AI and non-AI workers working abroad, by year."""
+    style.apply()
+    table = pd.read_csv(Path(estimates) / "overseas_share.csv")
+    table = table[(table["origin"] == origin) & table["ai"].astype(str).isin(["True", "False"])]
+    fig, ax = plt.subplots()
+    for flag, label in (("True", "AI workers"), ("False", "non-AI workers")):
+        t = table[table["ai"].astype(str) == flag]
+        ax.errorbar(
+            t["year"],
+            t["share_abroad"],
+            yerr=1.96 * t["share_abroad_se"],
+            fmt="o-",
+            ms=3,
+            capsize=2,
+            label=label,
+        )
+    fig_value = load_published_figures().set_index("id").loc["kr_abroad_share"]
+    ax.scatter(
+        [fig_value["year"] if pd.notna(fig_value["year"]) else 2024],
+        [fig_value["value"]],
+        marker="D",
+        color=style.PUBLISHED,
+        zorder=3,
+        label="published (BOK): AI workers abroad",
+    )
+    ax.set_xlabel("year")
+    ax.set_ylabel(f"workers of {origin} origin working abroad (%)")
+    ax.set_title("Working abroad")
+    ax.legend()
+    return fig
+
+
+def skill_mobility(estimates: str | Path) -> plt.Figure:
+    """Across AI skill clusters: share of Korean-origin holders abroad vs Korea's premium."""
+    style.apply()
+    points = pd.read_csv(Path(estimates) / "mobility_skill_points.csv")
+    fig, ax = plt.subplots()
+    ax.scatter(
+        points["premium_pct"],
+        points["share_abroad"],
+        s=20 + points["workers"] / 300,
+        color=style.ESTIMATE,
+        alpha=0.7,
+    )
+    for row in points.itertuples(index=False):
+        ax.annotate(
+            row.skill.removeprefix("ai_").replace("_", " "),
+            (row.premium_pct, row.share_abroad),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
+    order = points.sort_values("premium_pct")
+    ax.plot(order["premium_pct"], order["fitted"], color=style.PUBLISHED, label="weighted fit")
+    ax.set_xlabel("AI skill premium in Korea (%)")
+    ax.set_ylabel("Korean-origin holders working abroad (%)")
+    ax.set_title("Compensation and mobility across AI skills")
+    ax.legend()
+    return fig
+
+
+def counterfactual(estimates: str | Path) -> plt.Figure:
+    """Korea's emigration rate and long-run overseas share under higher premiums."""
+    style.apply()
+    table = pd.read_csv(Path(estimates) / "counterfactual.csv")
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+    for ax, quantity, label in (
+        (axes[0], "emigration_rate", "emigration (% a year)"),
+        (axes[1], "overseas_share", "long-run share abroad (%)"),
+    ):
+        t = table[table["quantity"] == quantity]
+        ax.bar(
+            range(len(t)),
+            t["estimate"],
+            yerr=1.96 * t["std_error"],
+            capsize=3,
+            color=style.ESTIMATE,
+            alpha=0.8,
+        )
+        ax.set_xticks(range(len(t)), [s.replace(" (", "\n(") for s in t["scenario"]], fontsize=8)
+        ax.set_ylabel(label)
+    fig.suptitle("If Korea paid AI workers a higher premium (AI workers of Korean origin)")
+    return fig
