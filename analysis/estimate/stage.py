@@ -195,17 +195,34 @@ def profile_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
-def mobility_tables(panel: pd.DataFrame, premiums: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def emigration_samples(
+    panel: pd.DataFrame, premiums: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Person-years of workers of Korean origin with next year's outcomes and their pay
+    gain from moving (``pay_gain``, also as ``premium_gap``), split into those working
+    at home (at risk of emigrating) and those working abroad (at risk of returning).
+
+    ``premiums`` are the by-skill premiums (``premium_by_skill.csv``); only the rows of
+    Korea and of the destination in ``SPEC["destination_for_pay_gain"]`` are used.
+    """
     skills = skill_columns(panel)
     dest = str(SPEC["destination_for_pay_gain"])
     data = next_year_outcomes(panel[panel["origin"] == HOME])
     data["pay_gain"] = pay_gain(data, premiums, skills=skills, destination=dest)
     data["premium_gap"] = data["pay_gain"]
-    at_home = data[data["country"] == HOME]
-    abroad = data[data["country"] != HOME]
-    fe = [c for c in ("year", "job_category", "highest_degree", "sex") if c in data]
+    return data[data["country"] == HOME], data[data["country"] != HOME]
+
+
+#: The individual emigration logit: regressors and categorical controls.
+EMIGRATION_LOGIT: dict[str, list[str]] = {"regressors": ["ai", "pay_gain"], "categorical": ["year"]}
+
+
+def mobility_tables(panel: pd.DataFrame, premiums: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    skills = skill_columns(panel)
+    at_home, abroad = emigration_samples(panel, premiums)
+    fe = [c for c in ("year", "job_category", "highest_degree", "sex") if c in at_home]
     lpm = mobility_lpm(at_home, "emigrate_next", ["ai", "pay_gain"], fixed_effects=fe)
-    ame = logit_ame(at_home, "emigrate_next", ["ai", "pay_gain"], categorical=["year"])
+    ame = logit_ame(at_home, "emigrate_next", **EMIGRATION_LOGIT)
     individual = pd.concat(
         [
             lpm.tidy().assign(model="linear probability, FE: " + ", ".join(fe)),

@@ -197,6 +197,60 @@ class World:
         return out
 
     # ---- the simulation ---------------------------------------------------------------
+    def location_choice_probabilities(
+        self,
+        year: int,
+        location: np.ndarray,
+        origin: np.ndarray,
+        premium: np.ndarray,
+    ) -> np.ndarray:
+        """Probabilities (persons x countries) of each location next, by the world's
+        multinomial logit (``docs/synthetic-world.md``, "Mobility").
+
+        Parameters
+        ----------
+        year
+            Calendar year of the choice (2020 carries the COVID shocks).
+        location, origin
+            Country indices of each person's current location and origin.
+        premium
+            persons x countries matrix of the AI premium (log points) each person would
+            earn in each country (zero for non-AI workers).
+        """
+        p = self.params
+        n = len(location)
+        ppp_level = self.level_2010 + self.wage_growth * (year - 2010) - self.log_price
+        value = ppp_level[None, :] + premium  # persons x countries
+        gain = value - value[np.arange(n), location][:, None]
+        cols = np.arange(self.n_countries)[None, :]
+        at_home = (location == origin)[:, None]
+        to_home = cols == origin[:, None]
+        pull = np.array([p.by_country("mobility", "pull", c) for c in self.countries])
+        barrier = np.array([p.by_country("mobility", "barrier", c) for c in self.countries])
+        util = (
+            p.value("mobility", "alpha") * gain
+            - p.value("mobility", "cost")
+            - p.value("mobility", "home") * at_home
+            + p.value("mobility", "home") * to_home
+            + pull[None, :]
+            - barrier[None, :] * ~to_home
+        )
+        if year == 2020:
+            util = util + p.value("mobility", "shock_2020_emigration") * (at_home & ~to_home)
+            util = util + p.value("mobility", "shock_2020_return") * (~at_home & to_home)
+        util[np.arange(n), location] = 0.0  # staying: utility 0
+        util = util - util.max(axis=1, keepdims=True)
+        prob = np.exp(util)
+        return prob / prob.sum(axis=1, keepdims=True)
+
+    def premium_matrix(self, year: int, clusters: np.ndarray) -> np.ndarray:
+        """persons x countries AI premium (log points) of workers holding ``clusters``
+        (persons x clusters booleans): the country premium of ``year`` plus the mean
+        deviation of the clusters held. Rows with no cluster get the country premium."""
+        held = clusters.astype(float)
+        dev = held @ self.skill_deviation.T / np.maximum(held.sum(axis=1), 1.0)[:, None]
+        return self.premium(year)[None, :] + dev
+
     def simulate_chunk(
         self, origins: np.ndarray, first_user_id: int, chunk: int
     ) -> dict[str, pd.DataFrame]:
@@ -330,11 +384,7 @@ class _ChunkSimulation:
 
     def _premium_all(self, year: int, idx: np.ndarray) -> np.ndarray:
         """persons x countries matrix of AI premiums (zero for non-AI workers)."""
-        clusters = self.clusters[idx].astype(float)
-        held = np.maximum(clusters.sum(axis=1), 1.0)
-        dev = clusters @ self.w.skill_deviation.T / held[:, None]
-        prem = self.w.premium(year)[None, :] + dev
-        return prem * self.ai[idx, None]
+        return self.w.premium_matrix(year, self.clusters[idx]) * self.ai[idx, None]
 
     def _log_wage(
         self,
@@ -365,35 +415,11 @@ class _ChunkSimulation:
 
     def _move_choice(self, year: int, idx: np.ndarray) -> np.ndarray:
         """Location chosen this year by active workers ``idx`` (multinomial logit)."""
-        p, w = self.p, self.w
-        loc = self.location[idx]
-        origin = self.origin[idx]
-        ppp_level = w.level_2010 + w.wage_growth * (year - 2010) - w.log_price
-        prem = self._premium_all(year, idx)
-        value = ppp_level[None, :] + prem  # persons x countries
-        gain = value - value[np.arange(len(idx)), loc][:, None]
-        cols = np.arange(w.n_countries)[None, :]
-        at_home = (loc == origin)[:, None]
-        to_home = cols == origin[:, None]
-        pull = np.array([p.by_country("mobility", "pull", c) for c in w.countries])
-        barrier = np.array([p.by_country("mobility", "barrier", c) for c in w.countries])
-        util = (
-            p.value("mobility", "alpha") * gain
-            - p.value("mobility", "cost")
-            - p.value("mobility", "home") * at_home
-            + p.value("mobility", "home") * to_home
-            + pull[None, :]
-            - barrier[None, :] * ~to_home
+        prob = self.w.location_choice_probabilities(
+            year, self.location[idx], self.origin[idx], self._premium_all(year, idx)
         )
-        if year == 2020:
-            util = util + p.value("mobility", "shock_2020_emigration") * (at_home & ~to_home)
-            util = util + p.value("mobility", "shock_2020_return") * (~at_home & to_home)
-        util[np.arange(len(idx)), loc] = 0.0  # staying: utility 0
-        util = util - util.max(axis=1, keepdims=True)
-        prob = np.exp(util)
-        prob /= prob.sum(axis=1, keepdims=True)
         draw = self.u["move"][idx][:, None]
-        return (prob.cumsum(axis=1) < draw).sum(axis=1).clip(0, w.n_countries - 1)
+        return (prob.cumsum(axis=1) < draw).sum(axis=1).clip(0, self.w.n_countries - 1)
 
     # ---- the loop --------------------------------------------------------------------------
     def run(self) -> dict[str, pd.DataFrame]:

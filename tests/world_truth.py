@@ -1,0 +1,76 @@
+"""The synthetic world's truths that estimates are checked against (tests only).
+
+Estimators never read these: only tests do, to compare. Each function takes the world
+(:class:`~analysis.sources.synthetic.world.World`, rebuilt from the delivery's
+``_truth/params.toml``) or the delivery's ``_truth/stocks.parquet`` and the cleaned
+panel rows an estimate was computed on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.estimate.stage import HOME
+from analysis.sources.synthetic.world import World
+
+
+def cluster_columns(model: World) -> list[str]:
+    """Panel columns of the world's skill clusters (``ai_<cluster>``)."""
+    return ["ai_" + name.replace(" ", "_") for name in model.cluster_names]
+
+
+def true_premiums(model: World, rows: pd.DataFrame) -> pd.Series:
+    """True premium by country: the weighted mean, over the AI workers in ``rows``, of
+    the structural premium of their position, pi_c(start year) plus the mean deviation
+    of their clusters (a position's pay is set when it starts)."""
+    ai = rows[rows["ai"] & rows["country"].notna()]
+    held = ai[cluster_columns(model)].to_numpy(float)
+    country = ai["country"].map({c: i for i, c in enumerate(model.countries)}).to_numpy(int)
+    start = pd.to_numeric(ai["start_year"]).to_numpy(int)
+    structural = np.array([model.premium(y)[c] for y, c in zip(start, country, strict=True)])
+    deviation = (held @ model.skill_deviation.T / np.maximum(held.sum(1), 1)[:, None])[
+        np.arange(len(ai)), country
+    ]
+    return (
+        ai.assign(t=structural + deviation)
+        .groupby("country")
+        .apply(lambda g: np.average(g["t"], weights=g["weight"]), include_groups=False)
+    )
+
+
+def true_ai_stock(stocks: pd.DataFrame, country: str, year: int) -> float:
+    """The world's count of AI-skilled workers employed in ``country`` at mid-year, over
+    the whole simulated population (before LinkedIn coverage)."""
+    rows = stocks[(stocks["year"] == year) & (stocks["location"] == country) & stocks["ai"]]
+    return float(rows["persons"].sum())
+
+
+def true_overseas_share(stocks: pd.DataFrame, origin: str, year: int) -> float:
+    """Percent of the world's AI workers of ``origin`` who work abroad in ``year``."""
+    rows = stocks[(stocks["year"] == year) & (stocks["origin"] == origin) & stocks["ai"]]
+    abroad = rows.loc[rows["location"] != origin, "persons"].sum()
+    return float(100 * abroad / rows["persons"].sum())
+
+
+def true_emigration_rate(model: World, rows: pd.DataFrame, shift: float = 0.0) -> np.ndarray:
+    """The world's probability that each Korean-origin worker at home in year t (a row of
+    ``rows``) works abroad in t + 1, with Korea's AI premium raised by ``shift`` log
+    points; computed with the world's own choice model at the worker's skills."""
+    home = model.countries.index(HOME)
+    out = np.zeros(len(rows))
+    for year, idx in rows.groupby("year").indices.items():
+        group = rows.iloc[idx]
+        premium = model.premium_matrix(int(year) + 1, group[cluster_columns(model)].to_numpy(bool))
+        premium[:, home] += shift
+        premium *= group["ai"].to_numpy(bool)[:, None]
+        location = np.full(len(group), home)
+        prob = model.location_choice_probabilities(int(year) + 1, location, location, premium)
+        out[idx] = 1.0 - prob[:, home]
+    return out
+
+
+def mobility_response(model: World) -> float:
+    """``alpha``: the weight of the pay gain in the world's location-choice utility, which
+    is the slope of the log-odds of emigrating in the pay gain (see test_recovery)."""
+    return float(model.params.value("mobility", "alpha"))
