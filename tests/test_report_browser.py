@@ -21,9 +21,13 @@ from analysis.report.browser import CHROMIUM, check_reports_in_browser, is_error
 from analysis.report.run import write_index
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium() -> Path:
-    """Debian's Chromium, or a skip (a failure with ``REQUIRE_BROWSER=1``) without it."""
+    """Debian's Chromium, or a skip (a failure with ``REQUIRE_BROWSER=1``) without it.
+
+    Session-scoped and asked for before ``reports`` so that a skip comes before the
+    reports are built.
+    """
     if CHROMIUM.is_file():
         return CHROMIUM
     reason = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
@@ -32,7 +36,7 @@ def chromium() -> Path:
     pytest.skip(reason)
 
 
-def test_real_reports_load_with_no_error(reports, chromium):
+def test_real_reports_load_with_no_error(chromium, reports):
     start = time.perf_counter()
     result = check_reports_in_browser(reports, executable=chromium)
     seconds = time.perf_counter() - start
