@@ -6,11 +6,6 @@ import re
 
 import pytest
 
-from analysis.clean import clean_delivery
-from analysis.estimate.stage import run_estimates
-from analysis.report.run import run_reports
-from analysis.sources.synthetic import write_synthetic_delivery
-
 EXPECTED = [
     "figures/premium_by_country.png",
     "figures/premium_by_country.pdf",
@@ -40,16 +35,6 @@ EXPECTED = [
     "notebooks/05_validation.ipynb",
     "index.html",
 ]
-
-
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    root = tmp_path_factory.mktemp("report")
-    write_synthetic_delivery(root / "delivery", seed=3, scale=0.3)
-    clean_delivery(root / "delivery", root / "processed")
-    run_estimates(root / "processed", root / "estimates", log=lambda _: None)
-    run_reports(root / "estimates", root / "processed", root / "reports")
-    return root / "reports"
 
 
 @pytest.mark.parametrize("relative", EXPECTED)
