@@ -34,6 +34,10 @@ EXPECTED = [
     "notebooks/02_wage_premium.ipynb",
     "notebooks/05_validation.ipynb",
     "index.html",
+    "tables/premium_by_country_regression.csv",
+    "tables/premium_by_country_regression.tex",
+    "tables/mobility_regressions.tex",
+    "tables/compensation_mobility_regressions.tex",
 ]
 
 

@@ -119,13 +119,27 @@ def regression_table(
     return pd.DataFrame(body, index=pd.Index(index))
 
 
+def columns_by_group(
+    frame: pd.DataFrame, by: str, term: str, *, prefix_numbers: bool = True
+) -> dict[str, pd.DataFrame]:
+    """Split a by-group results table (one row per group, e.g. ``premium_by_country.csv``)
+    into ``{column title: tidy frame}`` for :func:`regression_table`, the row's estimate
+    becoming ``term``. Titles are numbered ``(1) KOR``, ``(2) USA``, ... unless
+    ``prefix_numbers`` is false."""
+    out = {}
+    for i, (_, row) in enumerate(frame.iterrows(), start=1):
+        title = f"({i}) {row[by]}" if prefix_numbers else str(row[by])
+        out[title] = pd.DataFrame([row]).assign(term=term)
+    return out
+
+
 def export_regression_table(
     table: pd.DataFrame, stem: str | Path, *, caption: str, notes: str = ""
 ) -> list[Path]:
     """Write a :func:`regression_table` as ``<stem>.csv`` and a booktabs ``<stem>.tex``
     whose notes state the standard errors and the significance marks."""
     stem = Path(stem)
-    csv = write_frame_atomic(table.reset_index(), stem.with_suffix(".csv"))
+    csv = write_frame_atomic(table.reset_index(names="row"), stem.with_suffix(".csv"))
     marks = ", ".join(f"{mark} p < {threshold:g}" for threshold, mark in reversed(STARS))
     note = " ".join(part for part in (notes, f"Standard errors in parentheses; {marks}.") if part)
     n_terms = len(table.index) - table.index.tolist()[::-1].index("") if "" in table.index else 0
