@@ -9,24 +9,30 @@ Examples
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from analysis.io import write_atomic
 from analysis.realdata.common import BOK_PREMIUM_IDS
 from analysis.report import style
 from analysis.sources.published import load_published_figures
 
 
 def save(fig: plt.Figure, stem: str | Path) -> list[Path]:
-    """Write ``<stem>.png`` and ``<stem>.pdf`` (PDF without a creation date)."""
+    """Write ``<stem>.png`` and ``<stem>.pdf`` atomically (PDF without a creation date).
+
+    In a notebook the figure stays open, so the cell shows it (and the HTML page carries
+    it); elsewhere it is closed, so scripts do not pile up open figures.
+    """
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
     png, pdf = stem.with_suffix(".png"), stem.with_suffix(".pdf")
-    fig.savefig(png)
-    fig.savefig(pdf, metadata={"CreationDate": None})
-    plt.close(fig)
+    write_atomic(png, lambda p: fig.savefig(p, format="png"))
+    write_atomic(pdf, lambda p: fig.savefig(p, format="pdf", metadata={"CreationDate": None}))
+    if "ipykernel" not in sys.modules:
+        plt.close(fig)
     return [png, pdf]
 
 

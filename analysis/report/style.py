@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import matplotlib
 
-matplotlib.use("Agg")
+if "ipykernel" not in sys.modules:  # scripts and tests draw off screen; notebooks inline
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 STYLE: dict[str, object] = {
