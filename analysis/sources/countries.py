@@ -9,8 +9,9 @@ data), so the cost does not grow with the number of rows.
 Examples
 --------
 >>> from analysis.sources.countries import names_to_iso3
->>> names_to_iso3(["South Korea", "Korea, Republic of", "United States", "Atlantis"])
-{'South Korea': 'KOR', 'Korea, Republic of': 'KOR', 'United States': 'USA', 'Atlantis': None}
+>>> codes = names_to_iso3(["South Korea", "Korea, Republic of", "United States", "Atlantis"])
+>>> codes["South Korea"], codes["Korea, Republic of"], codes["United States"], codes["Atlantis"]
+('KOR', 'KOR', 'USA', None)
 """
 
 from __future__ import annotations

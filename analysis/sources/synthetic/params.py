@@ -9,8 +9,8 @@ Examples
 --------
 >>> from analysis.sources.synthetic.params import load_params
 >>> params = load_params()
->>> params.value("premium", "kor_2024")
-6.0
+>>> params.value("mobility", "home")
+1.4
 >>> params.by_country("mobility", "pull", "CAN")   # falls back to the 'default' entry
 0.0
 """
