@@ -39,6 +39,8 @@ EXPECTED = [
     "notebooks/02_wage_premium.ipynb",
     "notebooks/05_validation.ipynb",
     "index.html",
+    "html/04_world_bank.html",
+    "notebooks/04_world_bank.ipynb",
 ]
 
 
