@@ -144,11 +144,19 @@ def _run_report(args: argparse.Namespace) -> int:
     estimates = Path(args.estimates)
     if _missing_input(estimates / "estimates_manifest.json", "estimates_manifest.json", "estimate"):
         return 1
-    written = run_reports(estimates, args.processed, args.out)
+    written = run_reports(
+        estimates, args.processed, args.out, worldbank_path=getattr(args, "worldbank", None)
+    )
     print(
         f"report: {len(written['notebooks'])} notebooks executed into {args.out}; "
         f"open {written['index'][0]}"
     )
+    for page in written["notes"]:
+        print(
+            f"report: {page.name} is a note, not results: an input it needs is missing "
+            "(the page says how to get it)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -304,6 +312,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=config.REPORTS)
     p.add_argument("--estimates", type=Path, default=config.DATA_ESTIMATES)
     p.add_argument("--processed", type=Path, default=config.DATA_PROCESSED)
+    p.add_argument(
+        "--worldbank",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="World Bank-LinkedIn talent-migration workbook (default: "
+        f"${config.WORLDBANK_ENV_VAR}, else the shared data folder); if it is missing, "
+        "its page becomes a note on how to get it and the other pages are built",
+    )
     p.set_defaults(func=_run_report)
 
     p = sub.add_parser(

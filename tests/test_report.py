@@ -38,6 +38,8 @@ EXPECTED = [
     "tables/premium_by_country_regression.tex",
     "tables/mobility_regressions.tex",
     "tables/compensation_mobility_regressions.tex",
+    "html/04_world_bank.html",
+    "notebooks/04_world_bank.ipynb",
 ]
 
 

@@ -5,6 +5,15 @@ Each notebook in ``notebooks/`` takes the parameters ``estimates_dir``, ``proces
 data). Executed copies go to ``reports/notebooks/``, HTML pages to ``reports/html/``;
 figures (PNG and PDF) and tables (CSV and LaTeX) that the notebooks save go to
 ``reports/figures/`` and ``reports/tables/``; ``reports/index.html`` links them all.
+
+A notebook whose ``parameters`` cell defines ``worldbank_path`` needs the World
+Bank-LinkedIn workbook, which is not in the repository. Before running it,
+:func:`run_reports` makes the loader's existence and checksum checks
+(:func:`analysis.report.worldbank.workbook_problem`, no kernel started). If the workbook
+cannot be used, or if the notebook itself fails with the loader's error
+(``TalentMigrationError`` or a subclass), its page becomes a note saying what is
+missing and how to get the file (:func:`~analysis.report.worldbank.unavailable_note`),
+and the other notebooks run as usual.
 """
 
 from __future__ import annotations
@@ -19,13 +28,46 @@ from nbconvert import HTMLExporter
 
 from analysis import config
 from analysis.io import write_atomic
+from analysis.report import worldbank as wb
+from analysis.sources.worldbank import TalentMigrationError
 
 NOTEBOOKS_DIR: Path = config.REPO_ROOT / "notebooks"
 
 
+WORLDBANK_PARAMETER: str = "worldbank_path"
+"""A notebook that takes this parameter needs the World Bank-LinkedIn workbook."""
+
+
 def data_kind(estimates_dir: Path) -> str:
+    """``"synthetic"`` or ``"real"``, from the estimates manifest."""
     manifest = json.loads((estimates_dir / "estimates_manifest.json").read_text())
     return "synthetic" if manifest.get("synthetic") else "real"
+
+
+def needs_worldbank(notebook: Path) -> bool:
+    """Does the notebook's ``parameters`` cell define :data:`WORLDBANK_PARAMETER`?"""
+    return WORLDBANK_PARAMETER in pm.inspect_notebook(str(notebook))
+
+
+def write_note_notebook(notebook: Path, out: Path, note: str) -> Path:
+    """Write, in place of the executed ``notebook``, one holding its title and ``note``.
+
+    The title is the first Markdown heading of ``notebook`` (its file stem if it has none).
+    """
+    source = nbformat.read(notebook, as_version=4)
+    headings = [
+        line
+        for cell in source.cells
+        if cell.cell_type == "markdown"
+        for line in cell.source.splitlines()
+        if line.startswith("# ")
+    ]
+    title = headings[0] if headings else f"# {notebook.stem}"
+    note_nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(title), nbformat.v4.new_markdown_cell(note)],
+        metadata=source.metadata,
+    )
+    return write_atomic(out, lambda p: nbformat.write(note_nb, p))
 
 
 def run_reports(
@@ -33,28 +75,57 @@ def run_reports(
     processed_dir: str | Path,
     reports_dir: str | Path,
     notebooks: list[Path] | None = None,
+    worldbank_path: str | Path | None = None,
 ) -> dict[str, list[Path]]:
-    """Execute every notebook and write the reports tree; returns what was written."""
+    """Execute every notebook and write the reports tree.
+
+    Parameters
+    ----------
+    estimates_dir, processed_dir
+        The estimation stage's output and the processed panel (passed to the notebooks).
+    reports_dir
+        Where ``notebooks/``, ``html/``, ``figures/``, ``tables/`` and ``index.html`` go.
+    notebooks
+        The notebooks to run (default: every ``notebooks/*.ipynb``, in name order).
+    worldbank_path
+        The World Bank-LinkedIn workbook (default ``None``: the loader's resolution,
+        ``$WORLDBANK_TALENT_MIGRATION_XLSX`` then the shared data folder). If it cannot be
+        used, the notebooks that need it become notes and the rest run as usual.
+
+    Returns
+    -------
+    dict
+        ``notebooks`` (executed copies), ``pages`` (HTML), ``notes`` (the pages that are
+        notes about a missing input) and ``index``.
+    """
     estimates_dir, processed_dir = Path(estimates_dir).resolve(), Path(processed_dir).resolve()
     reports_dir = Path(reports_dir).resolve()
     notebooks = notebooks or sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
-    executed, pages = [], []
+    parameters: dict[str, str] = {
+        "estimates_dir": str(estimates_dir),
+        "processed_dir": str(processed_dir),
+        "reports_dir": str(reports_dir),
+        "data_kind": data_kind(estimates_dir),
+    }
+    workbook: tuple[Path | None, TalentMigrationError | None] | None = None  # checked once
+    executed, pages, notes = [], [], []
     for nb in notebooks:
         out = reports_dir / "notebooks" / nb.name
         out.parent.mkdir(parents=True, exist_ok=True)
-        pm.execute_notebook(
-            str(nb),
-            str(out),
-            kernel_name="python3",
-            progress_bar=False,
-            cwd=str(reports_dir),
-            parameters={
-                "estimates_dir": str(estimates_dir),
-                "processed_dir": str(processed_dir),
-                "reports_dir": str(reports_dir),
-                "data_kind": data_kind(estimates_dir),
-            },
-        )
+        note = None
+        if needs_worldbank(nb):
+            workbook = workbook or wb.workbook_problem(worldbank_path)
+            path, problem = workbook
+            if problem is None:
+                note = _execute(
+                    nb, out, reports_dir, {**parameters, WORLDBANK_PARAMETER: str(path)}
+                )
+            else:
+                note = wb.unavailable_note(type(problem).__name__, str(problem))
+        else:
+            _execute(nb, out, reports_dir, parameters)
+        if note is not None:
+            write_note_notebook(nb, out, note)
         executed.append(out)
         body, _ = HTMLExporter(
             exclude_input_prompt=True, exclude_output_prompt=True
@@ -63,17 +134,44 @@ def run_reports(
         page.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(page, lambda p, b=body: p.write_text(b))
         pages.append(page)
-    index = write_index(reports_dir, pages)
-    return {"notebooks": executed, "pages": pages, "index": [index]}
+        if note is not None:
+            notes.append(page)
+    index = write_index(reports_dir, pages, notes)
+    return {"notebooks": executed, "pages": pages, "notes": notes, "index": [index]}
 
 
-def write_index(reports_dir: Path, pages: list[Path]) -> Path:
-    """``reports/index.html``: links to every page, figure and table."""
+def _execute(nb: Path, out: Path, cwd: Path, parameters: dict[str, str]) -> str | None:
+    """Run ``nb`` into ``out``. A notebook that needs the workbook and fails with the
+    loader's error gives the note that replaces it; any other failure propagates."""
+    try:
+        pm.execute_notebook(
+            str(nb),
+            str(out),
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(cwd),
+            parameters=parameters,
+        )
+    except pm.PapermillExecutionError as exc:
+        if WORLDBANK_PARAMETER in parameters and wb.is_workbook_error(exc.ename):
+            return wb.unavailable_note(exc.ename, exc.evalue)
+        raise
+    return None
+
+
+def write_index(reports_dir: Path, pages: list[Path], notes: list[Path] | None = None) -> Path:
+    """``reports/index.html``: links to every page, figure and table.
+
+    Pages in ``notes`` (a note about a missing input instead of results) are marked so.
+    """
+    marked = set(notes or [])
 
     def links(paths: list[Path]) -> str:
         items = "".join(
             f'<li><a href="{html.escape(p.relative_to(reports_dir).as_posix())}">'
-            f"{html.escape(p.name)}</a></li>"
+            f"{html.escape(p.name)}</a>"
+            + (" (not built: input missing, the page says how to get it)" if p in marked else "")
+            + "</li>"
             for p in paths
         )
         return f"<ul>{items}</ul>"

@@ -1,0 +1,608 @@
+"""The World Bank-LinkedIn page of the report: its figures, its tables and its notes.
+
+The analyses live in :mod:`analysis.realdata`; this module turns their results into what
+``notebooks/04_world_bank.ipynb`` shows and saves (figures and tables prefixed
+``worldbank_``), and writes the note that replaces the page when the workbook is not
+available (:func:`workbook_problem`, :func:`unavailable_note`).
+
+Every figure carries the credit the licence asks for (CC BY 3.0 IGO: LinkedIn Corporation
+and the World Bank).
+
+Examples
+--------
+>>> from analysis.sources.worldbank import load_talent_migration
+>>> from analysis.realdata import korea_ai_net_migration
+>>> korea = korea_ai_net_migration(load_talent_migration())       # doctest: +SKIP
+>>> fig = korea_ai_migration_figure(korea)                         # doctest: +SKIP
+>>> unavailable_note("WorkbookNotFoundError", "not found at /x.xlsx").startswith("**Data")
+True
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from analysis import config
+from analysis.estimate.results import RegressionResult
+from analysis.realdata.common import COUNTRY_VALUE, ModelSet
+from analysis.realdata.compensation import MIGRATION, PREMIUM, CompensationMobility
+from analysis.realdata.korea import AI_INDEX, BOK, WORLDBANK, KoreaAIMigration
+from analysis.realdata.skills import TERM, SkillComparison
+from analysis.report import figures, style
+from analysis.sources.worldbank import (
+    CATALOG,
+    FILENAME,
+    LICENCE,
+    SHA256,
+    TalentMigration,
+    TalentMigrationError,
+    TalentMigrationMetadata,
+    default_path,
+    locate_workbook,
+)
+
+if TYPE_CHECKING:
+    from IPython.display import Image
+
+__all__ = [
+    "CREDIT",
+    "ai_placebo_figure",
+    "ai_placebo_table",
+    "ai_vs_other_skills_table",
+    "caption",
+    "compensation_mobility_figure",
+    "compensation_mobility_table",
+    "compensation_mobility_tests",
+    "data_shown",
+    "gravity_table",
+    "is_workbook_error",
+    "key_numbers",
+    "korea_ai_migration_figure",
+    "korea_ai_migration_table",
+    "korea_bilateral_figure",
+    "korea_bilateral_table",
+    "save_figure",
+    "unavailable_note",
+    "workbook_problem",
+]
+
+CREDIT: str = (
+    "Source: World Bank Group-LinkedIn, Digital Data for Development: Talent Migration "
+    "2015-2019 (CC BY 3.0 IGO; LinkedIn Corporation and the World Bank)"
+)
+"""Credit line printed under every figure and appended to every table caption."""
+
+_OTHER = "#9aa5b1"  # grey for the countries that are not Korea
+_GAIN = "#6f9fd8"  # light blue for net inflows (dark blue, the estimate colour: outflows)
+_MARKERS = {-1: "v", 0: "o", 1: "^"}
+_SHORT = {
+    WORLDBANK: "World Bank-LinkedIn",
+    AI_INDEX: "AI Index (LinkedIn)",
+    BOK: "BOK (Revelio Labs)",
+}
+
+
+# --------------------------------------------------------------------------- availability
+def workbook_problem(
+    path: str | Path | None = None,
+) -> tuple[Path | None, TalentMigrationError | None]:
+    """Can the page be built? The loader's existence and checksum checks, without parsing.
+
+    Parameters
+    ----------
+    path
+        The workbook (``None``: the loader's resolution, environment variable then default).
+
+    Returns
+    -------
+    (Path or None, TalentMigrationError or None)
+        The absolute path of a usable workbook and ``None``; or ``None`` and the error the
+        loader would raise. A file that passes is byte-identical to the release the loader
+        is tested against, so loading it cannot fail on a missing sheet or column.
+    """
+    try:
+        resolved, _ = locate_workbook(path)
+    except TalentMigrationError as exc:
+        return None, exc
+    return resolved.resolve(), None
+
+
+def is_workbook_error(name: str) -> bool:
+    """Is ``name`` the class name of :class:`TalentMigrationError` or one of its subclasses?
+
+    Used on a failed notebook, whose exception is known only by its name.
+    """
+    pending: list[type] = [TalentMigrationError]
+    while pending:
+        cls = pending.pop()
+        if cls.__name__ == name:
+            return True
+        pending.extend(cls.__subclasses__())
+    return False
+
+
+_PROBLEMS: dict[str, str] = {
+    "WorkbookNotFoundError": "There is no workbook where the report looked.",
+    "ChecksumMismatchError": (
+        "A file was found, but it is not the release this package was written against "
+        "(its SHA-256 differs)."
+    ),
+}
+
+
+def _md(text: str) -> str:
+    """``text`` safe inside Markdown (no HTML, no emphasis from underscores in paths)."""
+    text = html.escape(text, quote=False)
+    for char in ("\\", "`", "*", "_", "[", "]"):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def unavailable_note(kind: str, message: str) -> str:
+    """The Markdown note that replaces the World Bank page when the workbook cannot be used.
+
+    Parameters
+    ----------
+    kind
+        Class name of the loader's error (``WorkbookNotFoundError``,
+        ``ChecksumMismatchError``, ...); it picks the plain-language summary and is not
+        shown itself.
+    message
+        The error's message (where the report looked, and what it found).
+
+    Returns
+    -------
+    str
+        What is missing, how to download the file, where to put it and how to rebuild.
+    """
+    problem = _PROBLEMS.get(kind, "The workbook was found but could not be read.")
+    env = config.WORLDBANK_ENV_VAR
+    return "\n".join(
+        [
+            "**Data shown: none. The World Bank-LinkedIn talent-migration workbook is not "
+            "available, so this page was not built.** The other pages of the report do not "
+            "use the file and were built as usual.",
+            "",
+            f"**What is missing.** {problem} The loader reported: {_md(message)}",
+            "",
+            "**How to get the file.**",
+            "",
+            f"1. Download `{FILENAME}` (World Bank Group-LinkedIn, 2015-2019) from the "
+            f"{_md(CATALOG)}. Licence {LICENCE}: attribute LinkedIn Corporation and the World "
+            "Bank. Do not commit a copy to the repository.",
+            f"2. Check that its SHA-256 is `{SHA256}` (`sha256sum {FILENAME}`).",
+            "3. Put it where the report looks, one of:",
+            f"    - the default location `{default_path()}`;",
+            f"    - anywhere, named by the environment variable `{env}` "
+            f"(`export {env}=/path/to/{FILENAME}`);",
+            f"    - anywhere, given to the report stage: `python -m analysis report "
+            f"--worldbank /path/to/{FILENAME}` (in Python: "
+            "`run_reports(..., worldbank_path=...)`).",
+            "4. Build the reports again: `python -m analysis report`.",
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- text
+def data_shown(tm: TalentMigration | TalentMigrationMetadata, pipeline_kind: str = "") -> str:
+    """The first cell's Markdown: what data the page shows, its licence and provenance.
+
+    Parameters
+    ----------
+    tm
+        The loaded workbook (or its metadata).
+    pipeline_kind
+        The kind of data the *other* pages show (``synthetic`` or ``real``), to say that
+        this page does not use it.
+    """
+    meta = tm.metadata if isinstance(tm, TalentMigration) else tm
+    others = (
+        f" It does not use the {pipeline_kind} Revelio-layout data of the other pages."
+        if pipeline_kind
+        else ""
+    )
+    check = "matches" if meta.verified else "was not checked against"
+    years = f"{min(meta.years)}-{max(meta.years)}"
+    return (
+        '**Data shown: real (World Bank-LinkedIn "Digital Data for Development: Talent '
+        f'Migration", {years}, public LinkedIn aggregates)**, beside published figures '
+        f"(Bank of Korea, Stanford AI Index) from the registry.{others}\n\n"
+        f"Attribution: {_md(meta.attribution)}. Licence {meta.licence}: the figures and tables "
+        "of this page credit LinkedIn Corporation and the World Bank. Downloaded from the "
+        f"{_md(meta.source)}.\n\n"
+        f"File read: `{meta.path}`; its SHA-256 `{meta.sha256[:16]}...` {check} the release "
+        "this package was written against."
+    )
+
+
+def caption(text: str) -> str:
+    """A table caption with the credit line appended."""
+    return f"{text}. {CREDIT}."
+
+
+def save_figure(fig: plt.Figure, stem: str | Path) -> Image:
+    """Save ``fig`` with :func:`analysis.report.figures.save` (PNG and PDF) and return the
+    PNG as an IPython image (with alt text) to show on the notebook's page."""
+    from IPython.display import Image
+
+    png = figures.save(fig, stem)[0]
+    return Image(filename=str(png), alt=Path(stem).name.replace("_", " "))
+
+
+def _credit(fig: plt.Figure) -> None:
+    fig.text(0.01, -0.02, CREDIT, fontsize=6.5, color="#555555", ha="left", va="top")
+
+
+# --------------------------------------------------------------------------- Korea
+def korea_ai_migration_table(korea: KoreaAIMigration) -> pd.DataFrame:
+    """One row per year and source: value, unit, direction and whether the signs agree."""
+    columns = ["year", "source", "value", "unit", "direction", "agrees_with_other_sources"]
+    table = korea.table[columns].copy()
+    table["source"] = table["source"].map(_SHORT).fillna(table["source"])
+    return table.sort_values(["year", "source"], ignore_index=True)
+
+
+def korea_ai_migration_figure(korea: KoreaAIMigration) -> plt.Figure:
+    """Korea's AI net migration by year (World Bank-LinkedIn) above a strip of directions.
+
+    Top: the workbook's values, per 10,000 LinkedIn members in Korea holding AI skills.
+    Bottom: the direction each source gives, year by year (down: net outflow, up: net
+    inflow), with the Stanford AI Index values written beside its markers (their unit,
+    per 10,000 of *all* members, is not the workbook's); years where the sources'
+    signs disagree are shaded.
+    """
+    style.apply()
+    table = korea.table
+    fig, (top, strip) = plt.subplots(
+        2, 1, sharex=True, figsize=(7.0, 5.0), gridspec_kw={"height_ratios": [3, 1.4]}
+    )
+    wb = table[table["source"] == WORLDBANK]
+    colours = np.where(wb["value"] < 0, style.ESTIMATE, _GAIN)
+    top.bar(wb["year"], wb["value"], color=colours, width=0.6)
+    for year, value in zip(wb["year"], wb["value"], strict=True):
+        top.annotate(
+            f"{value:.1f}",
+            (year, value),
+            xytext=(0, 3 if value >= 0 else -3),
+            textcoords="offset points",
+            ha="center",
+            va="bottom" if value >= 0 else "top",
+            fontsize=8,
+        )
+    top.axhline(0, color="black", lw=0.8)
+    top.set_ylabel("net migration, per 10,000\nLinkedIn members with AI skills")
+    top.set_title("Korea: net migration of AI-skilled LinkedIn members")
+    top.margins(y=0.15)
+
+    sources = [WORLDBANK, AI_INDEX, BOK]
+    for row, source in enumerate(sources):
+        part = table[table["source"] == source]
+        colour = style.ESTIMATE if source == WORLDBANK else style.PUBLISHED
+        for sign, marker in _MARKERS.items():
+            pts = part[part["sign"] == sign]
+            strip.scatter(pts["year"], [row] * len(pts), marker=marker, color=colour, s=42)
+        if source == AI_INDEX:
+            for year, value in zip(part["year"], part["value"], strict=True):
+                strip.annotate(
+                    f"{value:+.2f}",
+                    (year, row),
+                    xytext=(0, 7),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=7,
+                )
+    for year in korea.agreement.loc[~korea.agreement["agree"], "year"]:
+        for ax in (top, strip):
+            ax.axvspan(year - 0.5, year + 0.5, color=style.PUBLISHED, alpha=0.08, lw=0)
+    strip.set_yticks(range(len(sources)), [_SHORT[s] for s in sources], fontsize=8)
+    strip.set_ylim(-0.6, len(sources) - 0.2)
+    strip.grid(False, axis="y")
+    strip.set_xlabel("year")
+    years = table["year"]
+    strip.set_xticks(range(int(years.min()), int(years.max()) + 1, 2))
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color=style.ESTIMATE, label="World Bank-LinkedIn, AI skills"),
+        plt.Line2D([], [], ls="", marker="v", color="black", label="net outflow"),
+        plt.Line2D([], [], ls="", marker="^", color="black", label="net inflow"),
+        plt.Line2D(
+            [], [], ls="", marker="s", color=style.PUBLISHED, label="published (BOK, AI Index)"
+        ),
+        plt.Rectangle((0, 0), 1, 1, color=style.PUBLISHED, alpha=0.15, label="signs disagree"),
+    ]
+    top.legend(handles=handles, loc="lower right", fontsize=7)
+    strip.set_title(
+        "direction by source (AI Index: per 10,000 of all LinkedIn members)", fontsize=8
+    )
+    _credit(fig)
+    return fig
+
+
+# --------------------------------------------------------------------------- skills
+def ai_vs_other_skills_table(skills: SkillComparison) -> pd.DataFrame:
+    """The Korea x AI coefficient under each clustering, with the placebo p-value."""
+    columns = [
+        "model",
+        "term",
+        "estimate",
+        "std_error",
+        "p_value",
+        "conf_low",
+        "conf_high",
+        "nobs",
+        "vcov",
+        "ri_p_value",
+        "ri_countries",
+    ]
+    return skills.tidy()[columns]
+
+
+def ai_placebo_table(skills: SkillComparison) -> pd.DataFrame:
+    """Every country's AI x country coefficient (the placebo distribution), smallest first."""
+    return skills.placebo[["iso3", "estimate", "abs_rank", "is_target"]].reset_index(drop=True)
+
+
+def ai_placebo_figure(skills: SkillComparison) -> plt.Figure:
+    """Korea's AI coefficient among the same coefficient for every country.
+
+    Each point is one country's ``country x AI`` difference in differences (net migrants
+    per 10,000 skill holders, country-year and skill-year fixed effects); Korea's is
+    marked with its 95% interval clustered by country. The randomization p-value is the
+    share of countries at least as far from zero.
+    """
+    style.apply()
+    placebo = skills.placebo.sort_values("estimate", ignore_index=True)
+    target = placebo[placebo["is_target"]]
+    fig, ax = plt.subplots()
+    others = placebo[~placebo["is_target"]]
+    ax.scatter(others.index, others["estimate"], color=_OTHER, s=16, label="other countries")
+    main = skills.main
+    b, se = float(main.params[TERM]), float(main.std_errors[TERM])
+    ax.errorbar(
+        target.index,
+        target["estimate"],
+        yerr=1.96 * se,
+        fmt="o",
+        color=style.ESTIMATE,
+        capsize=3,
+        label=f"{target['iso3'].item()}, 95% interval (clustered by country)",
+    )
+    ax.annotate(
+        target["iso3"].item(),
+        (target.index[0], b),
+        xytext=(6, -4),
+        textcoords="offset points",
+        color=style.ESTIMATE,
+        fontsize=8,
+    )
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks([])
+    ax.set_xlabel(f"countries with the AI skill group, by coefficient (n = {len(placebo)})")
+    ax.set_ylabel("AI minus other skills, relative to\nother countries (net per 10,000 holders)")
+    ax.set_title(
+        f"AI vs other skills: {target['iso3'].item()} among {len(placebo)} countries "
+        f"(placebo p = {skills.ri_p_value:.2f})"
+    )
+    ax.legend(loc="upper left", fontsize=8)
+    _credit(fig)
+    return fig
+
+
+# --------------------------------------------------------------------------- compensation
+def compensation_mobility_table(link: CompensationMobility) -> pd.DataFrame:
+    """The six points: published premium, net AI migration, fit and leave-one-out slope."""
+    columns = [
+        "iso3",
+        "country_name",
+        PREMIUM,
+        "premium_figure_id",
+        MIGRATION,
+        "n_years",
+        "fitted",
+        "residual",
+        "slope_without",
+    ]
+    return link.points[columns].reset_index(drop=True)
+
+
+def compensation_mobility_tests(link: CompensationMobility) -> pd.DataFrame:
+    """One row: the slope, its classical SE and p, and the permutation and wild p-values."""
+    perm, wild = link.permutation, link.wild_bootstrap
+    if perm is None or wild is None:
+        raise ValueError("the compensation-mobility result has no small-sample tests")
+    loo = link.points["slope_without"].dropna()
+    return pd.DataFrame(
+        {
+            "measure": [link.measure],
+            "countries": [link.nobs],
+            "distinct_premiums": [int(link.points[PREMIUM].nunique())],
+            "slope": [link.slope],
+            "std_error": [float(link.std_errors[PREMIUM])],
+            "classical_p": [float(link.pvalues[PREMIUM])],
+            "permutation_p": [perm.p_value],
+            "permutations": [perm.n_draws],
+            "wild_bootstrap_p": [wild.p_value],
+            "sign_vectors": [wild.n_draws],
+            "slope_leave_one_out_min": [float(loo.min())],
+            "slope_leave_one_out_max": [float(loo.max())],
+        }
+    )
+
+
+def compensation_mobility_figure(link: CompensationMobility) -> plt.Figure:
+    """Net AI migration against the published AI wage premium, six countries, OLS line."""
+    style.apply()
+    points = link.points
+    perm, wild = link.permutation, link.wild_bootstrap
+    fig, ax = plt.subplots()
+    ax.scatter(points[PREMIUM], points[MIGRATION], color=style.ESTIMATE, s=36, zorder=3)
+    for row in points.itertuples(index=False):
+        ax.annotate(
+            row.iso3,
+            (getattr(row, PREMIUM), getattr(row, MIGRATION)),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    grid = np.linspace(points[PREMIUM].min() - 1, points[PREMIUM].max() + 1, 50)
+    ax.plot(
+        grid,
+        float(link.params["Intercept"]) + link.slope * grid,
+        color=style.PUBLISHED,
+        label="OLS fit",
+    )
+    ax.axhline(0, color="black", lw=0.8)
+    tests = (
+        f"slope {link.slope:.1f} per point of premium\n"
+        f"permutation p = {perm.p_value:.2f} ({perm.n_draws} permutations)\n"
+        if perm is not None
+        else ""
+    )
+    if wild is not None:
+        tests += f"wild bootstrap p = {wild.p_value:.2f} ({wild.n_draws} sign vectors)"
+    ax.text(0.02, 0.97, tests, transform=ax.transAxes, va="top", fontsize=8)
+    ax.set_xlabel("AI wage premium, published by the BOK (Dec 2025, about 2024) (%)")
+    ax.set_ylabel(f"net AI migration, {link.measure}\n(per 10,000 AI-skill holders)")
+    ax.set_title(f"Pay and AI talent flows: {link.nobs} countries")
+    ax.legend(loc="lower right")
+    _credit(fig)
+    return fig
+
+
+# --------------------------------------------------------------------------- bilateral
+def korea_bilateral_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Korea's main partners, one row each, years as columns (from ``korea_bilateral``).
+
+    Values are Korea's net gain from the partner per 10,000 Korean LinkedIn members
+    (negative: Korea loses members to the partner, on net).
+    """
+    keys = ["rank", "partner_iso3", "partner_name", "partner_income_group", "distance_km"]
+    wide = table.pivot_table(index=keys, columns="year", values=COUNTRY_VALUE, observed=True)
+    wide.columns = [str(c) for c in wide.columns]
+    wide["mean"] = wide.mean(axis=1)
+    wide = wide.reset_index()
+    wide["partner_income_group"] = wide["partner_income_group"].astype(str)
+    wide["distance_km"] = wide["distance_km"].round(0).astype("int64")
+    return wide.sort_values("rank", ignore_index=True)
+
+
+def korea_bilateral_figure(table: pd.DataFrame) -> plt.Figure:
+    """Korea's net gain from each main partner: mean over the years and each year."""
+    style.apply()
+    wide = korea_bilateral_table(table).iloc[::-1].reset_index(drop=True)
+    years = [c for c in wide.columns if c.isdigit()]
+    fig, ax = plt.subplots()
+    colours = np.where(wide["mean"] < 0, style.ESTIMATE, _GAIN)
+    ax.barh(wide.index, wide["mean"], color=colours, alpha=0.8)
+    for year in years:
+        ax.scatter(wide[year], wide.index, s=9, color="black", alpha=0.45, zorder=3)
+    span = f"{years[0]}-{years[-1]}"
+    handles = [
+        plt.Rectangle(
+            (0, 0), 1, 1, color=style.ESTIMATE, alpha=0.8, label=f"mean {span}: Korea loses"
+        ),
+        plt.Rectangle((0, 0), 1, 1, color=_GAIN, alpha=0.8, label=f"mean {span}: Korea gains"),
+        plt.Line2D(
+            [], [], ls="", marker="o", ms=3, color="black", alpha=0.45, label="single years"
+        ),
+    ]
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(wide.index, wide["partner_name"], fontsize=8)
+    ax.set_xlabel("Korea's net gain from the partner (per 10,000 Korean LinkedIn members)")
+    ax.set_title("Korea's main talent partners, all skills")
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+    _credit(fig)
+    return fig
+
+
+def gravity_table(gravity: ModelSet) -> pd.DataFrame:
+    """Every gravity model's coefficients (model, term, estimate, SE, p, interval, vcov)."""
+    columns = [
+        "model",
+        "term",
+        "estimate",
+        "std_error",
+        "p_value",
+        "conf_low",
+        "conf_high",
+        "nobs",
+        "vcov",
+    ]
+    return gravity.tidy()[columns]
+
+
+# --------------------------------------------------------------------------- summary
+def _coef(result: RegressionResult, term: str) -> tuple[float, float]:
+    return float(result.params[term]), float(result.std_errors[term])
+
+
+def key_numbers(
+    korea: KoreaAIMigration,
+    skills: SkillComparison,
+    link: CompensationMobility,
+    bilateral: pd.DataFrame,
+    gravity: ModelSet,
+) -> pd.DataFrame:
+    """The page's headline numbers, one row each: ``section, quantity, value, unit``.
+
+    Every value is read off the results passed in, so the table is what the page shows.
+    """
+    rows: list[tuple[str, str, float, str]] = []
+    wb = korea.table[korea.table["source"] == WORLDBANK]
+    unit_wb = "net per 10,000 LinkedIn members with AI skills in Korea"
+    for year, value in zip(wb["year"], wb["value"], strict=True):
+        rows.append(("Korea AI net migration", f"World Bank-LinkedIn {year}", value, unit_wb))
+    overlap = korea.agreement
+    rows.append(("Korea AI net migration", "years covered by two sources", len(overlap), "years"))
+    rows.append(
+        (
+            "Korea AI net migration",
+            "of which the signs agree",
+            int(overlap["agree"].sum()),
+            "years",
+        )
+    )
+    unit_did = "net per 10,000 skill holders"
+    for label, model in skills.models.items():
+        b, se = _coef(model, TERM)
+        if label == next(iter(skills.models)):
+            rows.append(("AI vs other skills", "Korea x AI coefficient", b, unit_did))
+        rows.append(("AI vs other skills", f"standard error ({model.vcov_type})", se, unit_did))
+    rows.append(("AI vs other skills", "placebo (randomization) p-value", skills.ri_p_value, ""))
+    rows.append(("AI vs other skills", "countries in the placebo", len(skills.placebo), ""))
+    tests = compensation_mobility_tests(link).iloc[0]
+    unit_slope = "net per 10,000 AI-skill holders per point of premium"
+    rows += [
+        ("Compensation-mobility link", "slope", tests["slope"], unit_slope),
+        ("Compensation-mobility link", "classical p-value", tests["classical_p"], ""),
+        ("Compensation-mobility link", "exact permutation p-value", tests["permutation_p"], ""),
+        ("Compensation-mobility link", "wild bootstrap p-value", tests["wild_bootstrap_p"], ""),
+        (
+            "Compensation-mobility link",
+            "slope leaving one country out: lowest",
+            tests["slope_leave_one_out_min"],
+            unit_slope,
+        ),
+        (
+            "Compensation-mobility link",
+            "slope leaving one country out: highest",
+            tests["slope_leave_one_out_max"],
+            unit_slope,
+        ),
+    ]
+    unit_bi = "Korea's net gain per 10,000 Korean LinkedIn members, mean over years"
+    for row in korea_bilateral_table(bilateral).head(5).itertuples(index=False):
+        rows.append(("Korea's partners", f"{row.partner_name}", row.mean, unit_bi))
+    head = gravity.models[next(iter(gravity.models))]
+    for term in ("log_distance", "base_upper_middle", "target_upper_middle"):
+        b, se = _coef(head, term)
+        rows.append(("Gravity (signed net flow)", term, b, f"SE {se:.3f} ({head.vcov_type})"))
+    ppml = gravity.models["abs_ppml"]
+    b, se = _coef(ppml, "log_distance")
+    rows.append(("Gravity (size of net flow, PPML)", "log_distance", b, f"SE {se:.3f}"))
+    return pd.DataFrame.from_records(rows, columns=["section", "quantity", "value", "unit"])

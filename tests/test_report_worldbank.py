@@ -1,0 +1,256 @@
+"""The World Bank-LinkedIn page of the report, with and without the workbook.
+
+With the workbook (the loader's resolution: ``$WORLDBANK_TALENT_MIGRATION_XLSX``, then the
+shared data folder) the notebook runs alone and must write its figures and tables; the
+test skips when the workbook is absent, unless ``REQUIRE_WORLDBANK=1`` (as in CI). Without
+it, or with a file that is not the expected release, the page becomes a note on how to
+get the file and the other notebooks are built as usual; these tests always run.
+
+The notebook reads no estimates: ``run_reports`` needs only the estimates manifest (for
+the other pages' data kind), so a one-line manifest stands in for an estimation run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import papermill as pm
+import pytest
+
+from analysis import config
+from analysis.cli import build_parser
+from analysis.report import worldbank as wb
+from analysis.report.run import NOTEBOOKS_DIR, run_reports
+from analysis.sources.worldbank import CATALOG, FILENAME, SHA256
+
+NOTEBOOK = NOTEBOOKS_DIR / "04_world_bank.ipynb"
+PAGE = "html/04_world_bank.html"
+
+FIGURES = [
+    "worldbank_korea_ai_net_migration",
+    "worldbank_ai_placebo",
+    "worldbank_compensation_mobility",
+    "worldbank_korea_bilateral",
+]
+TABLES = [
+    "worldbank_korea_ai_net_migration",
+    "worldbank_korea_ai_agreement",
+    "worldbank_ai_vs_other_skills",
+    "worldbank_ai_placebo",
+    "worldbank_compensation_mobility",
+    "worldbank_compensation_mobility_tests",
+    "worldbank_korea_bilateral",
+    "worldbank_korea_bilateral_total",
+    "worldbank_gravity",
+    "worldbank_key_numbers",
+]
+EXPECTED = (
+    [f"figures/{stem}.{ext}" for stem in FIGURES for ext in ("png", "pdf")]
+    + [f"tables/{stem}.{ext}" for stem in TABLES for ext in ("csv", "tex")]
+    + [PAGE, "notebooks/04_world_bank.ipynb", "index.html"]
+)
+
+
+def _body(page: Path) -> str:
+    """The page after its style sheets (where test_report.py looks for errors too)."""
+    return page.read_text().split("</style>")[-1]
+
+
+def _assert_clean(page: Path) -> None:
+    body = _body(page)
+    assert "Traceback" not in body and "Error" not in body, page
+
+
+def _mini_notebook(path: Path, code: str, *, worldbank: bool = False) -> Path:
+    """A notebook with the report's parameters (and ``worldbank_path`` if asked)."""
+    params = 'estimates_dir = ""\nprocessed_dir = ""\nreports_dir = ""\ndata_kind = ""' + (
+        '\nworldbank_path = ""' if worldbank else ""
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell(f"# {path.stem} title"),
+            nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]}),
+            nbformat.v4.new_code_cell(code),
+        ],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def estimates(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("estimates")
+    (folder / "estimates_manifest.json").write_text(json.dumps({"synthetic": True}))
+    return folder
+
+
+# --------------------------------------------------------------------------- with the file
+@pytest.fixture(scope="module")
+def built(estimates, tmp_path_factory) -> tuple[Path, dict[str, list[Path]]]:
+    _, problem = wb.workbook_problem()
+    if problem is not None:
+        if os.environ.get("REQUIRE_WORLDBANK") == "1":
+            pytest.fail(f"REQUIRE_WORLDBANK=1 but the workbook cannot be used: {problem}")
+        pytest.skip(
+            f"World Bank-LinkedIn workbook not usable ({problem}); set "
+            f"{config.WORLDBANK_ENV_VAR} to its path to run these tests"
+        )
+    reports = tmp_path_factory.mktemp("reports")
+    written = run_reports(estimates, estimates, reports, notebooks=[NOTEBOOK])
+    return reports, written
+
+
+@pytest.mark.parametrize("relative", EXPECTED)
+def test_page_writes_its_figures_and_tables(built, relative):
+    reports, _ = built
+    path = reports / relative
+    assert path.is_file() and path.stat().st_size > 0, relative
+
+
+def test_page_ran_cleanly_and_says_what_it_shows(built):
+    reports, written = built
+    assert written["notes"] == []
+    executed = nbformat.read(reports / "notebooks" / NOTEBOOK.name, as_version=4)
+    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
+    assert outputs and not [o for o in outputs if o.output_type == "error"]
+    page = reports / PAGE
+    _assert_clean(page)
+    text = page.read_text()
+    assert "Data shown: real (World Bank-LinkedIn" in text
+    assert "CC BY 3.0 IGO" in text and "LinkedIn Corporation and the World Bank" in text
+    index = (reports / "index.html").read_text()
+    for target in re.findall(r'(?:href|src)="([^"]+)"', index):
+        assert (reports / target).is_file(), target
+    assert 'href="html/04_world_bank.html"' in index
+
+
+def test_tables_hold_the_numbers_of_the_file(built):
+    reports, _ = built
+    key = pd.read_csv(reports / "tables" / "worldbank_key_numbers.csv").set_index("quantity")
+    # Sheet 'Skill Migration', Korea x "Artificial Intelligence (AI)", net_per_10K_2015
+    # (the value tests/test_worldbank.py reads off the spreadsheet).
+    assert key.loc["World Bank-LinkedIn 2015", "value"] == pytest.approx(-142.87)
+    tests = pd.read_csv(reports / "tables" / "worldbank_compensation_mobility_tests.csv")
+    assert tests.loc[0, "permutations"] == 720 and tests.loc[0, "sign_vectors"] == 64
+    assert 0 < tests.loc[0, "permutation_p"] <= 1 and 0 < tests.loc[0, "wild_bootstrap_p"] <= 1
+    skills = pd.read_csv(reports / "tables" / "worldbank_ai_vs_other_skills.csv")
+    assert skills["model"].tolist() == ["cluster_country", "cluster_skill", "cluster_country_skill"]
+    assert skills["estimate"].nunique() == 1 and skills["ri_p_value"].notna().all()
+    assert (reports / "tables" / "worldbank_gravity.tex").read_text().startswith("\\begin{table}")
+
+
+# --------------------------------------------------------------------------- without it
+@pytest.fixture(scope="module")
+def missing(estimates, tmp_path_factory) -> tuple[Path, dict[str, list[Path]]]:
+    root = tmp_path_factory.mktemp("missing")
+    other = _mini_notebook(
+        root / "00_other.ipynb",
+        'from pathlib import Path\nPath(reports_dir, "tables").mkdir(exist_ok=True)\n'
+        'Path(reports_dir, "tables", "other.csv").write_text("a\\n1\\n")\n'
+        'print("other page built")',
+    )
+    reports = root / "reports"
+    written = run_reports(
+        estimates,
+        estimates,
+        reports,
+        notebooks=[other, NOTEBOOK],
+        worldbank_path=root / "no-such-folder" / FILENAME,
+    )
+    return reports, written
+
+
+def test_missing_workbook_gives_a_note_on_how_to_get_it(missing):
+    reports, written = missing
+    page = reports / PAGE
+    assert written["notes"] == [page]
+    _assert_clean(page)
+    text = page.read_text()
+    assert "Data shown: none" in text and "no workbook where the report looked" in text
+    assert "no-such-folder" in text  # where it looked
+    assert "https://datacatalog.worldbank.org/search/dataset/0038044" in CATALOG
+    for needed in (
+        "https://datacatalog.worldbank.org/search/dataset/0038044",
+        FILENAME,
+        SHA256,
+        config.WORLDBANK_ENV_VAR,
+        "--worldbank",
+        str(wb.default_path()),
+        "CC BY 3.0 IGO",
+    ):
+        assert needed in text, needed
+    assert "Talent migration on LinkedIn" in text  # the notebook's own title is kept
+    assert not list((reports / "figures").glob("worldbank_*"))
+
+
+def test_missing_workbook_leaves_other_notebooks_alone(missing):
+    reports, written = missing
+    assert [p.name for p in written["pages"]] == ["00_other.html", "04_world_bank.html"]
+    assert "other page built" in (reports / "html" / "00_other.html").read_text()
+    assert (reports / "tables" / "other.csv").read_text() == "a\n1\n"
+    index = (reports / "index.html").read_text()
+    assert 'href="html/00_other.html"' in index and 'href="html/04_world_bank.html"' in index
+    assert "not built: input missing" in index
+
+
+def test_wrong_release_gives_a_note_without_starting_a_kernel(estimates, tmp_path):
+    fake = tmp_path / FILENAME
+    fake.write_bytes(b"not the workbook")
+    written = run_reports(
+        estimates, estimates, tmp_path / "reports", notebooks=[NOTEBOOK], worldbank_path=fake
+    )
+    page = tmp_path / "reports" / PAGE
+    assert written["notes"] == [page]
+    text = page.read_text()
+    assert "not the release this package was written against" in text and SHA256 in text
+    _assert_clean(page)
+
+
+def test_loader_error_inside_the_notebook_also_gives_the_note(estimates, tmp_path, monkeypatch):
+    """If the checks pass but loading fails (a TalentMigrationError in the kernel), the
+    page is the note too; any other failure still stops the report."""
+    monkeypatch.setattr(wb, "workbook_problem", lambda path: (tmp_path / FILENAME, None))
+    raising = _mini_notebook(
+        tmp_path / "wb_like.ipynb",
+        "from analysis.sources.worldbank import WorkbookValueError\n"
+        "raise WorkbookValueError(\"sheet 'Skill Migration': duplicate keys\")",
+        worldbank=True,
+    )
+    written = run_reports(estimates, estimates, tmp_path / "reports", notebooks=[raising])
+    page = tmp_path / "reports" / "html" / "wb_like.html"
+    assert written["notes"] == [page]
+    text = page.read_text()
+    assert "could not be read" in text and "duplicate keys" in text
+    _assert_clean(page)
+
+    broken = _mini_notebook(tmp_path / "wb_bug.ipynb", "1 / 0", worldbank=True)
+    with pytest.raises(pm.PapermillExecutionError, match="ZeroDivisionError"):
+        run_reports(estimates, estimates, tmp_path / "reports2", notebooks=[broken])
+
+
+# --------------------------------------------------------------------------- pieces
+def test_is_workbook_error_knows_the_loader_errors():
+    for name in ("TalentMigrationError", "WorkbookNotFoundError", "ChecksumMismatchError"):
+        assert wb.is_workbook_error(name)
+    for name in ("ValueError", "FileNotFoundError", "KeyError"):
+        assert not wb.is_workbook_error(name)
+
+
+def test_note_escapes_markdown_and_html():
+    note = wb.unavailable_note("WorkbookNotFoundError", "not found at /a_b/<x>*.xlsx")
+    assert r"/a\_b/&lt;x&gt;\*.xlsx" in note
+    assert "Error" not in note
+
+
+def test_report_cli_takes_a_workbook_path():
+    args = build_parser().parse_args(["report", "--worldbank", "some/file.xlsx"])
+    assert args.worldbank == Path("some/file.xlsx")
+    assert build_parser().parse_args(["report"]).worldbank is None
