@@ -75,12 +75,14 @@ def input_checksums(delivery: Delivery) -> dict[str, Any]:
     """SHA-256 of the delivery's ``manifest.json`` if it has one, else of every part file."""
     manifest = delivery.root / "manifest.json"
     if manifest.is_file():
-        generator = json.loads(manifest.read_text()).get("generator")
-        return {
+        content = json.loads(manifest.read_text())
+        out = {
             "method": "delivery manifest.json",
             "sha256": {"manifest.json": sha256_file(manifest)},
-            "generator": generator,  # "analysis.sources.synthetic" for the synthetic world
+            # "analysis.sources.synthetic" for the synthetic world, with its seed and scale
+            "generator": content.get("generator"),
         }
+        return out | {k: content[k] for k in ("seed", "scale") if k in content}
     files = sorted(f for table in delivery.files.values() for f in table.files)
     return {
         "method": "part files",

@@ -44,6 +44,28 @@ def data_kind(estimates_dir: Path) -> str:
     return "synthetic" if manifest.get("synthetic") else "real"
 
 
+def synthetic_settings(processed_dir: Path) -> dict[str, object]:
+    """``seed`` and ``scale`` of the synthetic delivery behind the processed data (both
+    ``None`` for a real delivery or when the processed manifest does not record them)."""
+    manifest = processed_dir / "manifest.json"
+    checksums = (
+        json.loads(manifest.read_text()).get("delivery", {}).get("checksums", {})
+        if manifest.is_file()
+        else {}
+    )
+    return {"seed": checksums.get("seed"), "scale": checksums.get("scale")}
+
+
+def notebook_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
+    """The first Markdown heading of a notebook (``fallback`` if it has none)."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return fallback
+
+
 def needs_worldbank(notebook: Path) -> bool:
     """Does the notebook's ``parameters`` cell define :data:`WORLDBANK_PARAMETER`?"""
     return WORLDBANK_PARAMETER in pm.inspect_notebook(str(notebook))
@@ -55,14 +77,7 @@ def write_note_notebook(notebook: Path, out: Path, note: str) -> Path:
     The title is the first Markdown heading of ``notebook`` (its file stem if it has none).
     """
     source = nbformat.read(notebook, as_version=4)
-    headings = [
-        line
-        for cell in source.cells
-        if cell.cell_type == "markdown"
-        for line in cell.source.splitlines()
-        if line.startswith("# ")
-    ]
-    title = headings[0] if headings else f"# {notebook.stem}"
+    title = "# " + notebook_title(source, notebook.stem)
     note_nb = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_markdown_cell(title), nbformat.v4.new_markdown_cell(note)],
         metadata=source.metadata,
@@ -101,11 +116,12 @@ def run_reports(
     estimates_dir, processed_dir = Path(estimates_dir).resolve(), Path(processed_dir).resolve()
     reports_dir = Path(reports_dir).resolve()
     notebooks = notebooks or sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
-    parameters: dict[str, str] = {
+    parameters: dict[str, object] = {
         "estimates_dir": str(estimates_dir),
         "processed_dir": str(processed_dir),
         "reports_dir": str(reports_dir),
         "data_kind": data_kind(estimates_dir),
+        **synthetic_settings(processed_dir),
     }
     workbook: tuple[Path | None, TalentMigrationError | None] | None = None  # checked once
     executed, pages, notes = [], [], []
@@ -127,9 +143,12 @@ def run_reports(
         if note is not None:
             write_note_notebook(nb, out, note)
         executed.append(out)
+        executed_nb = nbformat.read(out, as_version=4)
         body, _ = HTMLExporter(
             exclude_input_prompt=True, exclude_output_prompt=True
-        ).from_notebook_node(nbformat.read(out, as_version=4))
+        ).from_notebook_node(
+            executed_nb, resources={"metadata": {"name": notebook_title(executed_nb, nb.stem)}}
+        )
         page = reports_dir / "html" / f"{nb.stem}.html"
         page.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(page, lambda p, b=body: p.write_text(b))
@@ -140,7 +159,7 @@ def run_reports(
     return {"notebooks": executed, "pages": pages, "notes": notes, "index": [index]}
 
 
-def _execute(nb: Path, out: Path, cwd: Path, parameters: dict[str, str]) -> str | None:
+def _execute(nb: Path, out: Path, cwd: Path, parameters: dict[str, object]) -> str | None:
     """Run ``nb`` into ``out``. A notebook that needs the workbook and fails with the
     loader's error gives the note that replaces it; any other failure propagates."""
     try:
