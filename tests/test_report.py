@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from analysis import config
+
 EXPECTED = [
     "figures/premium_by_country.png",
     "figures/premium_by_country.pdf",
@@ -59,3 +61,16 @@ def test_index_links_resolve_and_no_cell_failed(reports):
         text = page.read_text()
         assert "Traceback" not in text and "Error" not in text.split("</style>")[-1], page
     assert "Data shown: synthetic" in (reports / "html" / "02_wage_premium.html").read_text()
+
+
+def test_readme_lists_every_report_file(reports):
+    """The README's list of tables and figures names every file the report writes."""
+    readme = (config.REPO_ROOT / "README.md").read_text()
+    listing = readme[readme.index("## List of tables and figures") :]
+    missing = [
+        path.name
+        for folder in ("figures", "tables")
+        for path in sorted((reports / folder).iterdir())
+        if not re.search(rf"\b{re.escape(path.stem)}\.(\{{|{path.suffix[1:]}\b)", listing)
+    ]
+    assert not missing, f"README's list of tables and figures lacks {missing}"
