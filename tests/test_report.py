@@ -42,6 +42,8 @@ EXPECTED = [
     "tables/compensation_mobility_regressions.tex",
     "html/04_world_bank.html",
     "notebooks/04_world_bank.ipynb",
+    "figures/korea_net_flows.png",
+    "tables/korea_ai_flows.csv",
 ]
 
 

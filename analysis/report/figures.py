@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from analysis.io import write_atomic
-from analysis.realdata.common import BOK_PREMIUM_IDS
+from analysis.realdata.common import BOK_PREMIUM_IDS, parse_year_pattern
 from analysis.report import style
 from analysis.sources.published import load_published_figures
 
@@ -219,4 +219,40 @@ def counterfactual(estimates: str | Path) -> plt.Figure:
         ax.set_xticks(range(len(t)), [s.replace(" (", "\n(") for s in t["scenario"]], fontsize=8)
         ax.set_ylabel(label)
     fig.suptitle("If Korea paid AI workers a higher premium (AI workers of Korean origin)")
+    return fig
+
+
+def korea_net_flows(estimates: str | Path, country: str = "KOR") -> plt.Figure:
+    """Net inflow of AI workers by year (weighted persons, 95% interval), with the BOK's
+    published direction of each year (``kr_net_outflow_years``) marked above the bars."""
+    style.apply()
+    table = pd.read_csv(Path(estimates) / "flows_ai.csv")
+    t = table[table["country"] == country].sort_values("year")
+    figures = load_published_figures().set_index("id")
+    pattern = parse_year_pattern(str(figures.loc["kr_net_outflow_years", "pattern"]))
+    fig, ax = plt.subplots()
+    colours = [style.ESTIMATE if v >= 0 else "#7f9fbf" for v in t["net_inflow"]]
+    ax.bar(t["year"], t["net_inflow"], color=colours, width=0.7, label="estimate (net inflow)")
+    ax.errorbar(
+        t["year"], t["net_inflow"], yerr=1.96 * t["net_inflow_se"], fmt="none", color="black", lw=1
+    )
+    top = float((t["net_inflow"].abs() + 1.96 * t["net_inflow_se"]).max())
+    for key, marker, label in (
+        ("net_outflow_years", "v", "BOK: net outflow"),
+        ("net_inflow_years", "^", "BOK: net inflow"),
+    ):
+        years = [y for y in pattern.get(key, []) if y in set(t["year"])]
+        ax.scatter(
+            years,
+            [1.1 * top] * len(years),
+            marker=marker,
+            color=style.PUBLISHED,
+            label=label,
+            zorder=3,
+        )
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xlabel("year")
+    ax.set_ylabel("net inflow of AI workers (weighted persons)")
+    ax.set_title(f"{country}: net flows of AI workers, estimate and the BOK's direction")
+    ax.legend(loc="lower left", fontsize=8)
     return fig
