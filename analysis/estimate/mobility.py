@@ -63,17 +63,19 @@ def pay_gain(
     table = premiums.set_index(["country", "skill"])[premium_column]
     gain = np.zeros(len(panel))
     held = np.zeros(len(panel))
-    home_country = panel[home].to_numpy()
+    home_country = pd.Series(panel[home].to_numpy())
+
+    def premium_at_home(skill: str) -> np.ndarray:
+        # one look-up per country, not per row (the same values as table.get per row)
+        by_country = {c: table.get((c, skill), np.nan) for c in home_country.dropna().unique()}
+        return home_country.map(by_country).to_numpy(dtype=float, na_value=np.nan)
+
     for skill in skills:
         has = panel[skill].astype(bool).to_numpy() & panel[ai].astype(bool).to_numpy()
         dest = table.get((destination, skill), np.nan)
-        at_home = (
-            pd.Series(home_country).map(lambda c, s=skill: table.get((c, s), np.nan)).to_numpy()
-        )
-        gain += np.where(has, dest - at_home, 0.0)
+        gain += np.where(has, dest - premium_at_home(skill), 0.0)
         held += has
-    overall_home = pd.Series(home_country).map(lambda c: table.get((c, "all"), np.nan))
-    overall = table.get((destination, "all"), np.nan) - overall_home.to_numpy()
+    overall = table.get((destination, "all"), np.nan) - premium_at_home("all")
     is_ai = panel[ai].astype(bool).to_numpy()
     out = np.where(held > 0, gain / np.maximum(held, 1), np.where(is_ai, overall, 0.0))
     return pd.Series(out, index=panel.index, name="pay_gain")
