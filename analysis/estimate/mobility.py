@@ -90,9 +90,12 @@ def mobility_lpm(
     fixed_effects: Sequence[str] = (),
     weights: str | None = "weight",
     cluster: str | None = "user_id",
+    demeaner: object | None = None,
 ) -> RegressionResult:
-    """Linear probability model of a 0/1 ``outcome`` with fixed effects (pyfixest)."""
-    frame = data.copy()
+    """Linear probability model of a 0/1 ``outcome`` with fixed effects (pyfixest;
+    ``demeaner`` as in :func:`analysis.estimate.premium.fit_feols`)."""
+    used = [outcome, *regressors, *fixed_effects] + [c for c in (weights, cluster) if c]
+    frame = data[list(dict.fromkeys(used))].copy()
     for col in [outcome, *regressors]:
         if frame[col].dtype == bool:
             frame[col] = frame[col].astype(float)
@@ -103,6 +106,7 @@ def mobility_lpm(
         fixed_effects=fixed_effects,
         weights=weights,
         cluster=cluster,
+        demeaner=demeaner,
     )
     result.estimator = "pyfixest.feols (linear probability model)"
     return result
