@@ -363,3 +363,81 @@ def test_tidy_equals_the_properties(df_resid):
     assert tidy["statistic"].equals(res.tstats)
     assert tidy["p_value"].equals(res.pvalues)
     assert tidy["conf_low"].equals(ci["lower"]) and tidy["conf_high"].equals(ci["upper"])
+
+
+# --------------------------------------------------------------------------- dummies
+def _with_singletons(df: pd.DataFrame) -> pd.DataFrame:
+    """Add rows that are singleton cells, one only after another is dropped (a chain)."""
+    extra = df.iloc[:3].copy()
+    extra["start"] = ["1990", "1991", "1991"]  # 1990: a singleton
+    extra["job"] = ["eng", "eng", "quant"]  # quant: a singleton, then 1991 is one
+    return pd.concat([df, extra], ignore_index=True)
+
+
+@pytest.mark.parametrize("weights", ["w", None], ids=["weighted", "unweighted"])
+@pytest.mark.parametrize(
+    ("fixed_effects", "cluster"),
+    [(CROSSED_FE, "pid"), (CROSSED_FE, None), ([*CROSSED_FE, "pid"], "team")],
+    ids=["clustered", "hetero", "fe-nested-in-cluster"],
+)
+def test_dummy_design_equals_pyfixest(weights, fixed_effects, cluster):
+    from analysis.estimate.dummies import DummyDesign
+    from analysis.estimate.premium import exact_demeaner, fit_feols
+
+    df = _with_singletons(_crossed()).assign(team=lambda d: d["pid"] // 10)
+    df["ai_a"] = df["ai_a"].astype(float)
+    df.loc[5, "y"] = np.nan
+    rows = (~df["ai"] | (df["ai_a"] > 0)).to_numpy()
+    design = DummyDesign(df, "y", fixed_effects, weights=weights, cluster=cluster, base=~df["ai"])
+    for subset in (None, rows):
+        ours = design.fit(df["ai_a"], subset)
+        sample = df if subset is None else df[subset]
+        ref, _ = fit_feols(
+            sample,
+            "y",
+            ["ai_a"],
+            fixed_effects=fixed_effects,
+            weights=weights,
+            cluster=cluster,
+            demeaner=exact_demeaner(),
+        )
+        assert ours.params["ai_a"] == pytest.approx(ref.params["ai_a"], abs=1e-10)
+        assert ours.std_errors["ai_a"] == pytest.approx(ref.std_errors["ai_a"], abs=1e-10)
+        assert (ours.nobs, ours.df_resid, ours.vcov_type) == (
+            ref.nobs,
+            ref.df_resid,
+            ref.vcov_type,
+        )
+        assert ours.info["dropped_singletons"] == ref.info["dropped_singletons"] >= 3
+        assert ours.info["dropped_missing"] == ref.info["dropped_missing"] > 0
+        assert ours.info.get("clusters") == ref.info.get("clusters")
+
+
+def test_dummy_design_rejects_a_treatment_collinear_with_the_fixed_effects():
+    from analysis.estimate.dummies import DummyDesign
+
+    df = _crossed()
+    with pytest.raises(ValueError, match="collinear"):
+        DummyDesign(df, "y", ["job", "sex"], cluster="pid").fit(df["sex"] == "F")
+
+
+def test_solver_dummies_equals_pyfixest_in_premium_tables():
+    """The fast path of the estimate stage (solver="dummies", one design shared by every
+    skill) against the straightforward one (pyfixest with an exact demeaner, one fit per
+    skill): every column of the tables."""
+    from analysis.estimate.premium import exact_demeaner
+
+    df = _with_singletons(_crossed()).assign(ai_c=False, g=lambda d: d["job"])
+    df.loc[df.index[df["ai"]][:1], "ai_c"] = True  # one holder: "does not vary"
+    kwargs = {"outcome": "y", "fixed_effects": CROSSED_FE, "weights": "w", "cluster": "pid"}
+    skills = ["ai_a", "ai_b", "ai_c"]
+    fast = premium_by_skill(df, skills, **kwargs, solver="dummies")
+    slow = premium_by_skill(df, skills, **kwargs, demeaner=exact_demeaner())
+    fast_by = premium_by(df, "g", **kwargs, solver="dummies")
+    slow_by = premium_by(df, "g", **kwargs, demeaner=exact_demeaner())
+    for a, b in ((fast, slow), (fast_by, slow_by)):
+        assert list(a.columns) == list(b.columns) and a.dtypes.equals(b.dtypes)
+        numeric = a.select_dtypes("number").columns
+        pd.testing.assert_frame_equal(a.drop(columns=numeric), b.drop(columns=numeric))
+        np.testing.assert_allclose(a[numeric], b[numeric], rtol=0, atol=1e-9)
+    assert fast.set_index("skill").loc["ai_c", "note"] == "treatment does not vary"
