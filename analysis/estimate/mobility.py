@@ -219,14 +219,20 @@ def logit_ame(
     )
     Xm, w = fit.X, fit.weights
     binary = {r: set(np.unique(Xm[:, fit.names.index(r)])) <= {0.0, 1.0} for r in regressors}
+    # the designs with a binary regressor set to 1 and to 0, made once for every call
+    switched = {}
+    for r in regressors:
+        if binary[r]:
+            x1, x0 = Xm.copy(), Xm.copy()
+            x1[:, fit.names.index(r)], x0[:, fit.names.index(r)] = 1.0, 0.0
+            switched[r] = (x1, x0)
 
     def ames(b: np.ndarray) -> np.ndarray:
         out = []
         for r in regressors:
             j = fit.names.index(r)
             if binary[r]:
-                x1, x0 = Xm.copy(), Xm.copy()
-                x1[:, j], x0[:, j] = 1.0, 0.0
+                x1, x0 = switched[r]
                 out.append(np.average(fit.predict(x1, b) - fit.predict(x0, b), weights=w))
             else:
                 p = fit.predict(Xm, b)
