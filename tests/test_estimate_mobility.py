@@ -167,3 +167,47 @@ def test_pay_gain_uses_held_skills():
     )
     gain = pay_gain(panel, premiums, skills=["ai_dl", "ai_pr"], destination="USA")
     assert gain.tolist() == pytest.approx([0.29, -0.02, (0.29 - 0.02) / 2, 0.0])
+
+
+def _pay_gain_row_by_row(panel, premiums, skills, destination):
+    """The definition of :func:`pay_gain`, one row and one look-up at a time."""
+    table = premiums.set_index(["country", "skill"])["estimate"]
+    out = []
+    for _, row in panel.iterrows():
+        if not row["ai"]:
+            out.append(0.0)
+            continue
+        held = [s for s in skills if row[s]]
+        keys = held or ["all"]
+        gains = [
+            table.get((destination, s), np.nan) - table.get((row["country"], s), np.nan)
+            for s in keys
+        ]
+        out.append(float(np.mean(gains)))
+    return np.array(out)
+
+
+def test_pay_gain_equals_row_by_row_lookups():
+    rng = np.random.default_rng(11)
+    skills = ["ai_a", "ai_b", "ai_c"]
+    countries = ["KOR", "USA", "CAN", "SGP"]  # SGP has no premiums: missing gains
+    premiums = pd.DataFrame(
+        [
+            {"country": c, "skill": s, "estimate": rng.normal(0.1, 0.1)}
+            for c in countries[:3]
+            for s in [*skills, "all"]
+            if (c, s) != ("CAN", "ai_b")  # a skill without a premium in one country
+        ]
+    )
+    n = 400
+    panel = pd.DataFrame(
+        {
+            "country": rng.choice(countries, n),
+            "ai": rng.random(n) < 0.6,
+            **{s: rng.random(n) < 0.3 for s in skills},
+        }
+    )
+    gain = pay_gain(panel, premiums, skills=skills, destination="USA")
+    expected = _pay_gain_row_by_row(panel, premiums, skills, "USA")
+    assert np.isnan(expected).any() and not np.isnan(expected).all()
+    np.testing.assert_array_equal(gain.to_numpy(), expected)

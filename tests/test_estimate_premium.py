@@ -254,3 +254,190 @@ def test_compressed_filter_and_missing_values():
     full = estimate_premium(sub, outcome="y", fixed_effects=["job"], weights=None, cluster=None)
     assert comp.nobs == full.nobs == sub["y"].notna().sum()
     assert comp.params["ai"] == pytest.approx(full.params["ai"], abs=1e-10)
+
+
+# --------------------------------------------------------------------------- exact and lean
+def _crossed(seed: int = 8) -> pd.DataFrame:
+    """Person-years with several crossed text fixed effects (one with missing values),
+    weights, clusters and two skill clusters, like the panel the stage runs on."""
+    rng = np.random.default_rng(seed)
+    n, persons = 3000, 700
+    pid = rng.integers(0, persons, n)
+    ai = (pid % 3 == 0) & (rng.random(n) < 0.9)
+    skill_a = ai & (pid % 2 == 0)
+    df = pd.DataFrame(
+        {
+            "pid": pid,
+            "ai": ai,
+            "ai_a": skill_a,
+            "ai_b": ai & ~skill_a,
+            "job": rng.choice(["eng", "sales", "ops", "admin", "research"], n),
+            "degree": rng.choice(["BA", "MA", "PhD", None], n, p=[0.5, 0.3, 0.15, 0.05]),
+            "sex": np.where(pid % 2 == 0, "F", "M"),
+            "start": rng.integers(2000, 2012, n).astype(str),
+            "year": rng.integers(2015, 2022, n),
+            "w": rng.uniform(0.5, 3.0, n),
+        }
+    )
+    level = df[["job", "start"]].apply(lambda c: pd.factorize(c)[0]).sum(axis=1)
+    df["y"] = (
+        10
+        + 0.15 * df["ai_a"]
+        + 0.3 * df["ai_b"]
+        + 0.05 * level
+        + 0.02 * (df["year"] - 2015)
+        + rng.normal(0, 0.3, n)
+    )
+    return df
+
+
+CROSSED_FE = ["job", "degree", "sex", "start", "year"]
+
+
+def _statsmodels_cluster(df: pd.DataFrame, treatment: str):
+    """The textbook estimator: WLS on dummies of every fixed effect, clustered by person."""
+    df = df.dropna(subset=CROSSED_FE)
+    dummies = pd.get_dummies(df[CROSSED_FE].astype(str), drop_first=True).astype(float)
+    X = sm.add_constant(pd.concat([df[[treatment]].astype(float), dummies], axis=1))
+    fit = sm.WLS(df["y"], X, weights=df["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": df["pid"]}
+    )
+    return fit.params[treatment], fit.bse[treatment], len(df)
+
+
+def test_exact_demeaner_equals_dummy_regression_by_skill():
+    from analysis.estimate.premium import exact_demeaner
+
+    df = _crossed()
+    kwargs = {"outcome": "y", "fixed_effects": CROSSED_FE, "weights": "w", "cluster": "pid"}
+    table = premium_by_skill(df, ["ai_a", "ai_b"], **kwargs, demeaner=exact_demeaner())
+    overall = premium_by(df.assign(g="all"), "g", **kwargs, demeaner=exact_demeaner())
+    for skill, row in table.set_index("skill").iterrows():
+        sample = df[~df["ai"] | df[skill]]
+        b, se, nobs = _statsmodels_cluster(sample, skill)
+        assert row["estimate"] == pytest.approx(b, abs=1e-10)
+        assert row["std_error"] == pytest.approx(se, abs=1e-10)
+        assert row["nobs"] == nobs
+        assert row["n_treated"] == sample[skill].sum()
+    b, se, nobs = _statsmodels_cluster(df, "ai")
+    assert overall["estimate"].iloc[0] == pytest.approx(b, abs=1e-10)
+    assert overall["std_error"].iloc[0] == pytest.approx(se, abs=1e-10)
+    assert overall["nobs"].iloc[0] == nobs
+
+
+def test_lean_frames_change_nothing():
+    """premium_by and premium_by_skill fit on the model's columns with text fixed effects
+    as codes: the same numbers, bit for bit, as the model on the frame as given."""
+    from analysis.estimate.premium import _model_frame, exact_demeaner
+
+    df = _crossed(9).assign(unused=lambda d: d["job"] + "!", g="all")
+    kwargs = {"outcome": "y", "fixed_effects": CROSSED_FE, "weights": "w", "cluster": "pid"}
+    lean = _model_frame(df, ["g", "ai", "y", *CROSSED_FE, "w", "pid"], CROSSED_FE)
+    assert lean["job"].dtype.kind == "i" and lean["degree"].dtype == object  # missing kept
+    assert "unused" not in lean
+    for demeaner in (None, exact_demeaner()):
+        table = premium_by(df, "g", **kwargs, demeaner=demeaner)
+        res = estimate_premium(df, **kwargs, demeaner=demeaner)  # the frame as given
+        assert table["estimate"].iloc[0] == res.estimate
+        assert table["std_error"].iloc[0] == res.std_error
+
+
+@pytest.mark.parametrize("df_resid", [None, 40.0])
+def test_tidy_equals_the_properties(df_resid):
+    from analysis.estimate.results import RegressionResult
+
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(3, 3))
+    names = ["a", "b", "c"]
+    res = RegressionResult(
+        params=pd.Series(rng.normal(size=3), index=names),
+        cov=pd.DataFrame(a @ a.T / 10, index=names, columns=names),
+        nobs=50,
+        df_resid=df_resid,
+        vcov_type="hetero",
+        estimator="test",
+    )
+    tidy = res.tidy(0.9).set_index("term")
+    ci = res.conf_int(0.9)
+    assert tidy["std_error"].equals(res.std_errors.rename(None))
+    assert tidy["statistic"].equals(res.tstats)
+    assert tidy["p_value"].equals(res.pvalues)
+    assert tidy["conf_low"].equals(ci["lower"]) and tidy["conf_high"].equals(ci["upper"])
+
+
+# --------------------------------------------------------------------------- dummies
+def _with_singletons(df: pd.DataFrame) -> pd.DataFrame:
+    """Add rows that are singleton cells, one only after another is dropped (a chain)."""
+    extra = df.iloc[:3].copy()
+    extra["start"] = ["1990", "1991", "1991"]  # 1990: a singleton
+    extra["job"] = ["eng", "eng", "quant"]  # quant: a singleton, then 1991 is one
+    return pd.concat([df, extra], ignore_index=True)
+
+
+@pytest.mark.parametrize("weights", ["w", None], ids=["weighted", "unweighted"])
+@pytest.mark.parametrize(
+    ("fixed_effects", "cluster"),
+    [(CROSSED_FE, "pid"), (CROSSED_FE, None), ([*CROSSED_FE, "pid"], "team")],
+    ids=["clustered", "hetero", "fe-nested-in-cluster"],
+)
+def test_dummy_design_equals_pyfixest(weights, fixed_effects, cluster):
+    from analysis.estimate.dummies import DummyDesign
+    from analysis.estimate.premium import exact_demeaner, fit_feols
+
+    df = _with_singletons(_crossed()).assign(team=lambda d: d["pid"] // 10)
+    df["ai_a"] = df["ai_a"].astype(float)
+    df.loc[5, "y"] = np.nan
+    rows = (~df["ai"] | (df["ai_a"] > 0)).to_numpy()
+    design = DummyDesign(df, "y", fixed_effects, weights=weights, cluster=cluster, base=~df["ai"])
+    for subset in (None, rows):
+        ours = design.fit(df["ai_a"], subset)
+        sample = df if subset is None else df[subset]
+        ref, _ = fit_feols(
+            sample,
+            "y",
+            ["ai_a"],
+            fixed_effects=fixed_effects,
+            weights=weights,
+            cluster=cluster,
+            demeaner=exact_demeaner(),
+        )
+        assert ours.params["ai_a"] == pytest.approx(ref.params["ai_a"], abs=1e-10)
+        assert ours.std_errors["ai_a"] == pytest.approx(ref.std_errors["ai_a"], abs=1e-10)
+        assert (ours.nobs, ours.df_resid, ours.vcov_type) == (
+            ref.nobs,
+            ref.df_resid,
+            ref.vcov_type,
+        )
+        assert ours.info["dropped_singletons"] == ref.info["dropped_singletons"] >= 3
+        assert ours.info["dropped_missing"] == ref.info["dropped_missing"] > 0
+        assert ours.info.get("clusters") == ref.info.get("clusters")
+
+
+def test_dummy_design_rejects_a_treatment_collinear_with_the_fixed_effects():
+    from analysis.estimate.dummies import DummyDesign
+
+    df = _crossed()
+    with pytest.raises(ValueError, match="collinear"):
+        DummyDesign(df, "y", ["job", "sex"], cluster="pid").fit(df["sex"] == "F")
+
+
+def test_solver_dummies_equals_pyfixest_in_premium_tables():
+    """The fast path of the estimate stage (solver="dummies", one design shared by every
+    skill) against the straightforward one (pyfixest with an exact demeaner, one fit per
+    skill): every column of the tables."""
+    from analysis.estimate.premium import exact_demeaner
+
+    df = _with_singletons(_crossed()).assign(ai_c=False, g=lambda d: d["job"])
+    df.loc[df.index[df["ai"]][:1], "ai_c"] = True  # one holder: "does not vary"
+    kwargs = {"outcome": "y", "fixed_effects": CROSSED_FE, "weights": "w", "cluster": "pid"}
+    skills = ["ai_a", "ai_b", "ai_c"]
+    fast = premium_by_skill(df, skills, **kwargs, solver="dummies")
+    slow = premium_by_skill(df, skills, **kwargs, demeaner=exact_demeaner())
+    fast_by = premium_by(df, "g", **kwargs, solver="dummies")
+    slow_by = premium_by(df, "g", **kwargs, demeaner=exact_demeaner())
+    for a, b in ((fast, slow), (fast_by, slow_by)):
+        assert list(a.columns) == list(b.columns) and a.dtypes.equals(b.dtypes)
+        numeric = a.select_dtypes("number").columns
+        pd.testing.assert_frame_equal(a.drop(columns=numeric), b.drop(columns=numeric))
+        np.testing.assert_allclose(a[numeric], b[numeric], rtol=0, atol=1e-9)
+    assert fast.set_index("skill").loc["ai_c", "note"] == "treatment does not vary"

@@ -55,6 +55,30 @@ def test_transitions_skip_gaps(panel):
     assert len(steps) == 2 + 2 + 2  # persons 1-3, two adjacent pairs each
 
 
+@pytest.mark.parametrize("with_prev_column", [False, True])
+def test_transitions_equal_sorting_the_whole_panel(with_prev_column):
+    """transitions() sorts only its key columns: the same frame as the definition."""
+    rng = np.random.default_rng(4)
+    n = 3000
+    panel = pd.DataFrame(
+        {
+            "user_id": rng.integers(0, 400, n),
+            "year": rng.integers(2010, 2020, n),
+            "country": rng.choice(["KOR", "USA", "CAN", None], n),
+            "weight": rng.uniform(1, 5, n),
+            "ai": rng.random(n) < 0.3,
+        },
+        index=rng.permutation(n) + 100,
+    ).drop_duplicates(["user_id", "year"])
+    if with_prev_column:
+        panel.insert(2, "prev_country", "stale")
+    ordered = panel.sort_values(["user_id", "year"])
+    prev = ordered.groupby("user_id")[["year", "country"]].shift()
+    expected = ordered.assign(prev_year=prev["year"], prev_country=prev["country"])
+    expected = expected[expected["prev_year"] == expected["year"] - 1].drop(columns="prev_year")
+    pd.testing.assert_frame_equal(transitions(panel), expected)
+
+
 def test_flows_in_out_net(panel):
     table = flows(panel, only_ai=True).set_index(["country", "year"])
     assert table.loc[("KOR", 2012), "outflow"] == 10.0

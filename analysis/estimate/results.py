@@ -83,16 +83,21 @@ class RegressionResult:
 
     def tidy(self, level: float = 0.95) -> pd.DataFrame:
         """One row per term: estimate, standard error, statistic, p-value, interval."""
-        ci = self.conf_int(level)
+        # the numbers of tstats, pvalues and conf_int(), with one distribution object
+        dist = self._dist()
+        params = self.params.to_numpy()
+        se = np.sqrt(np.diag(self.cov.to_numpy()))
+        statistic = params / se
+        q = dist.ppf(0.5 + level / 2)
         return pd.DataFrame(
             {
                 "term": self.params.index,
-                "estimate": self.params.to_numpy(),
-                "std_error": self.std_errors.to_numpy(),
-                "statistic": self.tstats.to_numpy(),
-                "p_value": self.pvalues.to_numpy(),
-                "conf_low": ci["lower"].to_numpy(),
-                "conf_high": ci["upper"].to_numpy(),
+                "estimate": params,
+                "std_error": se,
+                "statistic": statistic,
+                "p_value": 2 * dist.sf(np.abs(statistic)),
+                "conf_low": params - q * se,
+                "conf_high": params + q * se,
                 "nobs": self.nobs,
                 "vcov": self.vcov_type,
             }

@@ -26,7 +26,14 @@ from analysis.estimate.mobility import (
     pay_gain,
     share_premium_slope,
 )
-from analysis.estimate.premium import premium_by, premium_by_skill
+from analysis.estimate.premium import (
+    EXACT_FIXEF_TOL,
+    _model_columns,
+    _model_frame,
+    exact_demeaner,
+    premium_by,
+    premium_by_skill,
+)
 from analysis.estimate.workforce import (
     flows,
     overseas_by_destination,
@@ -47,6 +54,10 @@ SPEC: dict[str, object] = {
     "premium_year_by_country": config.DEFAULT_YEARS[1],
     "weights": "weight (sampling weight of the person)",
     "cluster": "user_id",
+    "fixed_effects_solver": "premiums: the dummy-variable regression solved exactly from "
+    "its normal equations (analysis.estimate.dummies); linear probability model: pyfixest "
+    f"with LsmrDemeaner(backend='within'), tolerance {EXACT_FIXEF_TOL:g}. Both equal the "
+    "dummy-variable regression (pyfixest's default alternating projections stop at 1e-6)",
     "destination_for_pay_gain": "USA",
     "counterfactual_targets_pct": {"Canada's level (18%)": 18.0, "US level (25%)": 25.0},
 }
@@ -90,6 +101,7 @@ def _premium_kwargs(panel: pd.DataFrame, pooled: bool) -> dict[str, object]:
         "fixed_effects": _fixed_effects(panel, pooled),
         "weights": "weight",
         "cluster": "user_id",
+        "demeaner": exact_demeaner(EXACT_FIXEF_TOL),
     }
 
 
@@ -101,12 +113,13 @@ def premium_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
     kor = panel[panel["country"] == HOME]
     by_year = premium_by(kor, "year", **_premium_kwargs(panel, pooled=False))
     skills = skill_columns(panel)
+    pooled = _premium_kwargs(panel, pooled=True)
+    # the model's columns only, fixed effects as codes: no copy of the whole panel per fit
+    lean = _model_frame(panel, _model_columns(pooled, "country", *skills), pooled["fixed_effects"])
     rows = []
-    for country, group in panel.groupby("country"):
-        table = premium_by_skill(group, skills, **_premium_kwargs(panel, pooled=True))
-        overall = premium_by(
-            group.assign(_all="all"), "_all", **_premium_kwargs(panel, pooled=True)
-        ).drop(columns="_all")
+    for country, group in lean.groupby("country"):
+        table = premium_by_skill(group, skills, **pooled)
+        overall = premium_by(group.assign(_all="all"), "_all", **pooled).drop(columns="_all")
         rows.append(
             pd.concat([table, overall.assign(skill="all")], ignore_index=True).assign(
                 country=country
@@ -221,7 +234,13 @@ def mobility_tables(panel: pd.DataFrame, premiums: pd.DataFrame) -> dict[str, pd
     skills = skill_columns(panel)
     at_home, abroad = emigration_samples(panel, premiums)
     fe = [c for c in ("year", "job_category", "highest_degree", "sex") if c in at_home]
-    lpm = mobility_lpm(at_home, "emigrate_next", ["ai", "pay_gain"], fixed_effects=fe)
+    lpm = mobility_lpm(
+        at_home,
+        "emigrate_next",
+        ["ai", "pay_gain"],
+        fixed_effects=fe,
+        demeaner=exact_demeaner(EXACT_FIXEF_TOL),
+    )
     ame = logit_ame(at_home, "emigrate_next", **EMIGRATION_LOGIT)
     individual = pd.concat(
         [

@@ -91,10 +91,15 @@ def transitions(
     Only pairs of adjacent years (t-1, t) are kept: a person missing from the panel in
     a year breaks the chain, since where they worked in between is unknown.
     """
-    ordered = panel.sort_values([person, year])
+    # order and shift the three key columns only, then take the kept rows of the panel
+    # once (the same rows, order and columns as sorting the whole panel)
+    keys = panel[[person, year, country]].reset_index(drop=True)
+    ordered = keys.sort_values([person, year])
     prev = ordered.groupby(person)[[year, country]].shift()
-    out = ordered.assign(prev_year=prev[year], prev_country=prev[country])
-    return out[out["prev_year"] == out[year] - 1].drop(columns="prev_year")
+    kept = (prev[year] == ordered[year] - 1).to_numpy()
+    out = panel.iloc[ordered.index.to_numpy()[kept]].copy()
+    out["prev_country"] = prev[country].to_numpy()[kept]
+    return out
 
 
 def flows(
