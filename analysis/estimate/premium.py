@@ -38,7 +38,6 @@ import pandas as pd
 import pyfixest as pf
 from scipy import stats
 
-from analysis.estimate.dummies import DummyDesign
 from analysis.estimate.results import RegressionResult
 
 #: The BOK's controls, as fixed effects on our panel's columns.
@@ -254,7 +253,6 @@ def estimate_premium(
     weights: str | None = "weight",
     cluster: str | None = "user_id",
     demeaner: object | None = None,
-    solver: str = "pyfixest",
 ) -> PremiumResult:
     """Regress ``outcome`` on a binary ``treatment`` with controls and fixed effects.
 
@@ -277,25 +275,11 @@ def estimate_premium(
     demeaner
         pyfixest demeaner for the fixed effects (``None``: pyfixest's default); see
         :func:`exact_demeaner`.
-    solver
-        ``"pyfixest"`` (any controls) or ``"dummies"``: the exact dummy-variable
-        regression from its normal equations (:mod:`analysis.estimate.dummies`; fixed
-        effects and no controls only), the same numbers as pyfixest with
-        :func:`exact_demeaner`, much faster on many small fits.
-
     Returns
     -------
     PremiumResult
     """
     used = [outcome, treatment, *controls, *fixed_effects] + [c for c in (weights, cluster) if c]
-    if solver == "dummies":
-        if controls or not fixed_effects:
-            raise ValueError('solver="dummies" takes fixed effects and no controls')
-        design = DummyDesign(data, outcome, list(fixed_effects), weights=weights, cluster=cluster)
-        exact = design.fit(data[treatment])
-        return PremiumResult(**exact.__dict__, treatment=treatment)
-    if solver != "pyfixest":
-        raise ValueError(f"unknown solver {solver!r}")
     frame = data[list(dict.fromkeys(used))].copy()  # only the columns the model uses
     frame[treatment] = frame[treatment].astype(float)
     base, _ = fit_feols(
@@ -415,9 +399,6 @@ def premium_by_skill(
 
     For skill column ``s``, the sample is the rows that are not AI or hold ``s``, and
     the treatment is ``s``. Returns :func:`premium_by`'s columns with ``skill`` first.
-    With ``solver="dummies"`` every skill's fit shares one
-    :class:`~analysis.estimate.dummies.DummyDesign` (the non-AI rows are cross-tabulated
-    once).
     """
     opts = _options(kwargs)
     fixed_effects = list(opts["fixed_effects"])  # type: ignore[call-overload]
@@ -425,47 +406,9 @@ def premium_by_skill(
     data = _model_frame(data, _model_columns(kwargs, ai, *skills), fixed_effects)
     non_ai = ~data[ai].astype(bool)
     rows = []
-    design = None
-    if opts["solver"] == "dummies" and not opts["controls"] and fixed_effects:
-        # one design for every skill: the non-AI rows are cross-tabulated once
-        try:
-            design = DummyDesign(
-                data,
-                str(opts["outcome"]),
-                fixed_effects,
-                weights=opts["weights"],  # type: ignore[arg-type]
-                cluster=opts["cluster"],  # type: ignore[arg-type]
-                base=non_ai.to_numpy(),
-            )
-        except (KeyError, ValueError):  # e.g. a missing column: premium_by says why
-            design = None
-    if design is not None:
-        level = float(kwargs.get("level", 0.95))  # type: ignore[arg-type]
-        min_treated = int(kwargs.get("min_treated", 2))  # type: ignore[call-overload]
-        for skill in skills:
-            sample = (non_ai | data[skill].astype(bool)).to_numpy()
-            if not sample.any():
-                continue  # as premium_by on no rows: no row
-
-            def fit(skill: str = skill, sample: np.ndarray = sample) -> PremiumResult:
-                exact = design.fit(data[skill], sample)
-                return PremiumResult(**exact.__dict__, treatment=skill)
-
-            row = _premium_row(
-                {"_skill": "all"},
-                treated=int(data.loc[sample, skill].astype(bool).sum()),
-                size=int(sample.sum()),
-                fit=fit,
-                treatment=skill,
-                level=level,
-                min_treated=min_treated,
-            )
-            table = _premium_table([row], ["_skill"])
-            rows.append(table.drop(columns="_skill").assign(skill=skill))
-    else:
-        for skill in skills:
-            sample = data[non_ai | data[skill].astype(bool)].assign(_skill="all")
-            table = premium_by(sample, "_skill", treatment=skill, **kwargs)
-            rows.append(table.drop(columns="_skill").assign(skill=skill))
+    for skill in skills:
+        sample = data[non_ai | data[skill].astype(bool)].assign(_skill="all")
+        table = premium_by(sample, "_skill", treatment=skill, **kwargs)
+        rows.append(table.drop(columns="_skill").assign(skill=skill))
     out = pd.concat(rows, ignore_index=True)
     return out[["skill", *[c for c in out.columns if c != "skill"]]]

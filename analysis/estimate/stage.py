@@ -54,10 +54,9 @@ SPEC: dict[str, object] = {
     "premium_year_by_country": config.DEFAULT_YEARS[1],
     "weights": "weight (sampling weight of the person)",
     "cluster": "user_id",
-    "fixed_effects_solver": "premiums: the dummy-variable regression solved exactly from "
-    "its normal equations (analysis.estimate.dummies); linear probability model: pyfixest "
-    f"with LsmrDemeaner(backend='within'), tolerance {EXACT_FIXEF_TOL:g}. Both equal the "
-    "dummy-variable regression (pyfixest's default alternating projections stop at 1e-6)",
+    "fixed_effects_solver": "pyfixest with LsmrDemeaner(backend='within'), tolerance "
+    f"{EXACT_FIXEF_TOL:g}: equal to the dummy-variable regression (pyfixest's default "
+    "alternating projections stop at 1e-6)",
     "destination_for_pay_gain": "USA",
     "counterfactual_targets_pct": {"Canada's level (18%)": 18.0, "US level (25%)": 25.0},
 }
