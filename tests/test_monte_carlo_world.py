@@ -44,8 +44,8 @@ from analysis.estimate.stage import (
     SPEC,
     _premium_kwargs,
     emigration_samples,
-    premium_tables,
     prepare_panel,
+    skill_premiums,
 )
 from analysis.estimate.workforce import overseas_share, stocks
 from analysis.sources.synthetic import load_params, write_synthetic_delivery
@@ -94,7 +94,7 @@ def replication(root, seed: int) -> list[dict[str, float | str]]:
         share["share_abroad_se"].iloc[0],
         true_overseas_share(world_stocks, HOME, YEAR),
     )
-    by_skill = premium_tables(panel)["premium_by_skill"]
+    by_skill = skill_premiums(panel)
     at_home, abroad = emigration_samples(panel, by_skill)
     fit = fit_logit(at_home, "emigrate_next", **EMIGRATION_LOGIT)
     j = fit.names.index("pay_gain")

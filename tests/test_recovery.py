@@ -49,8 +49,8 @@ from analysis.estimate.stage import (
     SPEC,
     _premium_kwargs,
     emigration_samples,
-    premium_tables,
     prepare_panel,
+    skill_premiums,
 )
 from analysis.estimate.workforce import overseas_share, stocks
 from analysis.sources.synthetic import load_params, write_synthetic_delivery
@@ -104,7 +104,7 @@ def test_overseas_share_of_korean_ai_workers(world):
 @pytest.fixture(scope="module")
 def emigration(world):
     panel, _, model = world
-    premiums = premium_tables(panel)["premium_by_skill"]
+    premiums = skill_premiums(panel)
     at_home, abroad = emigration_samples(panel, premiums)
     return at_home, abroad, premiums, model
 

@@ -104,15 +104,14 @@ def _premium_kwargs(panel: pd.DataFrame, pooled: bool) -> dict[str, object]:
     }
 
 
-def premium_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Premium by country (last year), Korea by year, and by skill in every country."""
-    last = int(SPEC["premium_year_by_country"])  # type: ignore[arg-type]
-    cross = panel[panel["year"] == last]
-    by_country = premium_by(cross, "country", **_premium_kwargs(panel, pooled=False))
-    kor = panel[panel["country"] == HOME]
-    by_year = premium_by(kor, "year", **_premium_kwargs(panel, pooled=False))
+def skill_premiums(panel: pd.DataFrame, countries: list[str] | None = None) -> pd.DataFrame:
+    """Premium of each skill cluster (holders against non-AI workers) and of all AI
+    workers (``skill == "all"``), pooled over years, in each country (or in
+    ``countries`` only): the rows of ``premium_by_skill.csv``."""
     skills = skill_columns(panel)
     pooled = _premium_kwargs(panel, pooled=True)
+    if countries is not None:
+        panel = panel[panel["country"].isin(countries)]
     # the model's columns only, fixed effects as codes: no copy of the whole panel per fit
     lean = _model_frame(panel, _model_columns(pooled, "country", *skills), pooled["fixed_effects"])
     rows = []
@@ -125,11 +124,20 @@ def premium_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
             )
         )
     by_skill = pd.concat(rows, ignore_index=True)
-    by_skill = by_skill[["country", *[c for c in by_skill.columns if c != "country"]]]
+    return by_skill[["country", *[c for c in by_skill.columns if c != "country"]]]
+
+
+def premium_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Premium by country (last year), Korea by year, and by skill in every country."""
+    last = int(SPEC["premium_year_by_country"])  # type: ignore[arg-type]
+    cross = panel[panel["year"] == last]
+    by_country = premium_by(cross, "country", **_premium_kwargs(panel, pooled=False))
+    kor = panel[panel["country"] == HOME]
+    by_year = premium_by(kor, "year", **_premium_kwargs(panel, pooled=False))
     return {
         "premium_by_country": by_country,
         "premium_kr_by_year": by_year,
-        "premium_by_skill": by_skill,
+        "premium_by_skill": skill_premiums(panel),
     }
 
 
