@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
 
 import pytest
@@ -76,3 +78,13 @@ def test_readme_lists_every_report_file(reports):
         if not re.search(rf"\b{re.escape(path.stem)}\.(\{{|{path.suffix[1:]}\b)", listing)
     ]
     assert not missing, f"README's list of tables and figures lacks {missing}"
+
+
+def test_every_estimate_table_names_the_function_that_made_it(reports):
+    manifest = json.loads((reports.parent / "estimates" / "estimates_manifest.json").read_text())
+    assert len(manifest["tables"]) >= 17
+    for name, entry in manifest["tables"].items():
+        dotted = entry["function"].split()[0].rstrip(",")
+        module, _, function = dotted.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), function)), (name, dotted)
+        assert (reports.parent / "estimates" / entry["file"]).is_file(), name

@@ -360,6 +360,30 @@ def gravity_table(bilateral: pd.DataFrame, period_years: int = 5) -> pd.DataFram
     return result.tidy().assign(note=note, estimator=result.estimator, period_years=period_years)
 
 
+#: The function behind each table (``estimates_manifest.json`` lists it with the table).
+TABLE_SOURCES: dict[str, str] = {
+    "premium_by_country": "analysis.estimate.premium.premium_by (by country, last year)",
+    "premium_kr_by_year": "analysis.estimate.premium.premium_by (Korea, by year)",
+    "premium_by_skill": "analysis.estimate.stage.skill_premiums "
+    "(analysis.estimate.premium.premium_by_skill, premium_by)",
+    "stocks": "analysis.estimate.workforce.stocks",
+    "flows_ai": "analysis.estimate.workforce.flows (AI workers)",
+    "flows_all": "analysis.estimate.workforce.flows (all workers)",
+    "overseas_share": "analysis.estimate.workforce.overseas_share",
+    "overseas_destinations": "analysis.estimate.workforce.overseas_by_destination",
+    "ai_skill_shares": "analysis.estimate.stage.profile_tables",
+    "ai_profile_kor": "analysis.estimate.stage.profile_tables",
+    "job_changers_abroad": "analysis.estimate.stage.profile_tables",
+    "mobility_individual": "analysis.estimate.mobility.mobility_lpm, logit_ame "
+    "(analysis.estimate.stage.mobility_tables)",
+    "mobility_skill_slope": "analysis.estimate.mobility.share_premium_slope",
+    "mobility_skill_points": "analysis.estimate.mobility.share_premium_slope",
+    "counterfactual": "analysis.estimate.counterfactual.premium_counterfactual",
+    "bilateral_flows": "analysis.estimate.stage.bilateral_flows",
+    "gravity": "analysis.estimate.mobility.gravity_ppml (analysis.estimate.stage.gravity_table)",
+}
+
+
 def run_estimates(
     panel_dir: str | Path, out_dir: str | Path, log: Callable[[str], None] = print
 ) -> dict[str, Path]:
@@ -400,7 +424,8 @@ def run_estimates(
         "panel": str(panel_dir),
         "spec": SPEC,
         "tables": {
-            name: {"rows": len(frame), "file": f"{name}.csv"} for name, frame in tables.items()
+            name: {"rows": len(frame), "file": f"{name}.csv", "function": TABLE_SOURCES[name]}
+            for name, frame in tables.items()
         },
         "panel_rows": len(panel),
         "persons": int(panel["user_id"].nunique()),
