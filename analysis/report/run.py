@@ -161,7 +161,10 @@ def run_reports(
 
 def _execute(nb: Path, out: Path, cwd: Path, parameters: dict[str, object]) -> str | None:
     """Run ``nb`` into ``out``. A notebook that needs the workbook and fails with the
-    loader's error gives the note that replaces it; any other failure propagates."""
+    loader's error gives the note that replaces it; any other failure propagates.
+    Only the parameters the notebook declares are passed."""
+    declared = pm.inspect_notebook(str(nb))
+    parameters = {k: v for k, v in parameters.items() if k in declared}
     try:
         pm.execute_notebook(
             str(nb),
