@@ -153,6 +153,23 @@ class Engine:
         """Run a small query and return a DataFrame (for counts; never the panel)."""
         return self.con.execute(expr)
 
+    def materialize(self, expr: ir.Table, name: str) -> ir.Table:
+        """Compute ``expr`` once into parquet under :attr:`work_dir`; a table over it.
+
+        Splits a long query in two. DuckDB 1.5 runs out of memory at ``memory_limit``
+        (rather than spilling) on the whole panel query of 10 million positions, where
+        two window steps feed four hash joins and a sort; each half alone spills and
+        completes. The files are removed with :attr:`work_dir` by the pipeline.
+        """
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        path = self.work_dir / f"{name}-{uuid.uuid4().hex[:8]}"
+        if self.name == "duckdb":
+            path = path.with_suffix(".parquet")
+            self.con.to_parquet(expr, path)
+        else:
+            self.con.to_parquet(expr, path, mode="overwrite")
+        return self.read_parquet(path)
+
     def write(
         self,
         expr: ir.Table,

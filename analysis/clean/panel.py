@@ -346,22 +346,32 @@ def panel_columns(clusters: Sequence[str], extras: Mapping[str, str]) -> dict[st
     return columns
 
 
+def main_with_previous(src: Sources, window: YearWindow) -> ir.Table:
+    """The main job of each person-year, with the person's previous person-year
+    (``_prev_year``, ``_prev_country``, ``_prev_rcid``), taken while rows are narrow."""
+    main = main_jobs(spell_years(spells(src.positions, window), src.years))
+    previous = ibis.window(group_by=main.user_id, order_by=main.year)
+    return main.mutate(
+        _prev_year=main.year.lag().over(previous),
+        _prev_country=main.country.lag().over(previous),
+        _prev_rcid=main.rcid.lag().over(previous),
+    )
+
+
 def build_panel(
     src: Sources,
     window: YearWindow,
     clusters: Sequence[str],
     extras: Sequence[str] = (),
+    main: ir.Table | None = None,
 ) -> ir.Table:
     """The person-year panel, one main job per person and year (without the log
-    columns, which :func:`finish_panel` adds)."""
-    main = main_jobs(spell_years(spells(src.positions, window), src.years))
-    # The previous person-year's country and employer, taken while rows are narrow.
-    previous = ibis.window(group_by=main.user_id, order_by=main.year)
-    main = main.mutate(
-        _prev_year=main.year.lag().over(previous),
-        _prev_country=main.country.lag().over(previous),
-        _prev_rcid=main.rcid.lag().over(previous),
-    )
+    columns, which :func:`finish_panel` adds).
+
+    ``main`` is :func:`main_with_previous` when the caller has already computed it
+    (the pipeline materializes it: see :meth:`analysis.clean.engine.Engine.materialize`).
+    """
+    main = main_with_previous(src, window) if main is None else main
     attrs = person_attributes(src.users)
     origin = origins(src.users, src.education, src.positions)
     field = fields_of_study(src.education)

@@ -7,8 +7,10 @@ The flow of :func:`clean_delivery`:
 2. stage the valid, typed tables to ``<out>/_staging/*.parquet`` (streamed by
    DuckDB) with the reference tables (years, AI taxonomy, PPP price levels);
 3. run the Ibis expressions of :mod:`analysis.clean.panel` on the chosen engine over
-   the staged files, and write each output through the one DuckDB writer
-   (:mod:`analysis.clean.writer`): typed, sorted by key, atomic, reproducible;
+   the staged files (the main job of each person-year first, into ``<out>/_work``, so
+   that no single query holds both its windows and the panel's joins), and write each
+   output through the one DuckDB writer (:mod:`analysis.clean.writer`): typed, sorted
+   by key, atomic, reproducible;
 4. count every step into the ledger (:mod:`analysis.clean.attrition`) and write
    ``ledger.parquet`` and ``manifest.json``.
 
@@ -46,6 +48,7 @@ from analysis.clean.panel import (
     build_panel,
     build_persons,
     finish_panel,
+    main_with_previous,
     panel_columns,
     persons_columns,
     spell_years,
@@ -179,9 +182,11 @@ def clean_delivery(
             n_spell_years = attrition.record_spell_years(
                 ledger, eng, spell_years(spell_table, src.years)
             )
+        with show.step("build the main job of each person-year"):
+            main = eng.materialize(main_with_previous(src, window), "main_jobs")
         with show.step("build and write the panel"):
             eng.write(
-                build_panel(src, window, clusters, extras),
+                build_panel(src, window, clusters, extras, main=main),
                 out / "panel.parquet",
                 schema=panel_columns(clusters, extra_types),
                 key=KEYS["panel"],
