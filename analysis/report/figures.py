@@ -9,7 +9,6 @@ Examples
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -31,7 +30,7 @@ def save(fig: plt.Figure, stem: str | Path) -> list[Path]:
     png, pdf = stem.with_suffix(".png"), stem.with_suffix(".pdf")
     write_atomic(png, lambda p: fig.savefig(p, format="png"))
     write_atomic(pdf, lambda p: fig.savefig(p, format="pdf", metadata={"CreationDate": None}))
-    if "ipykernel" not in sys.modules:
+    if not style.IN_NOTEBOOK:
         plt.close(fig)
     return [png, pdf]
 

@@ -6,9 +6,12 @@ import sys
 
 import matplotlib
 
-if "ipykernel" not in sys.modules:  # scripts and tests draw off screen; notebooks inline
+#: Running in a notebook kernel: figures are shown inline (and kept open for the page);
+#: scripts and tests draw off screen.
+IN_NOTEBOOK: bool = "ipykernel" in sys.modules
+if not IN_NOTEBOOK:
     matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
 
 STYLE: dict[str, object] = {
     "figure.figsize": (7.0, 4.2),
