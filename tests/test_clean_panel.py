@@ -542,3 +542,23 @@ def test_default_years_and_unknown_engine(main_delivery: Path, tmp_path: Path) -
     ]
     with pytest.raises(ValueError, match="unknown engine"):
         clean_delivery(main_delivery, tmp_path / "x", engine="polars")
+
+
+def test_failed_write_leaves_no_file_behind(tmp_path: Path) -> None:
+    """A query that fails while DuckDB writes must leave neither the target nor a
+    temporary file (DuckDB's own ``tmp_<name>`` included) in the output folder."""
+    import duckdb
+    import ibis
+
+    from analysis.clean.writer import write_sorted
+
+    con = ibis.duckdb.connect()
+    failing = (
+        "SELECT i AS k, CASE WHEN i < 300000 THEN i ELSE error('boom') END AS v "
+        "FROM range(400000) AS t(i)"
+    )
+    with pytest.raises(duckdb.Error, match="boom"):
+        write_sorted(
+            con, failing, tmp_path / "out.parquet", schema={"k": "int64", "v": "int64"}, key=["k"]
+        )
+    assert list(tmp_path.iterdir()) == []

@@ -188,7 +188,9 @@ def fields_of_study(education: ir.Table) -> ir.Table:
     """``user_id`` and ``field``: the field of study of the person's last education spell
     that names one (highest ``education_number``, then latest start). The BOK's
     "education" control covers the field as well as the degree."""
-    edu = education.filter(education.field.notnull())
+    edu = education.filter(education.field.notnull()).select(
+        "user_id", "education_number", "startdate", "field"
+    )
     order = [
         edu.education_number.isnull(),
         ibis.desc(edu.education_number),
@@ -204,7 +206,9 @@ def fields_of_study(education: ir.Table) -> ir.Table:
 
 def origins(users: ir.Table, education: ir.Table, positions: ir.Table) -> ir.Table:
     """``user_id``, ``origin`` and ``origin_rule`` for every user (rule in the module doc)."""
-    edu = education.filter(education.university_country.notnull())
+    edu = education.filter(education.university_country.notnull()).select(
+        "user_id", "degree", "startdate", "enddate", "education_number", "university_country"
+    )
     degree = edu.degree.lower()
     priority = ibis.cases(
         (degree.startswith("high school"), 1), (degree.startswith("bachelor"), 2), else_=3
@@ -232,7 +236,9 @@ def origins(users: ir.Table, education: ir.Table, positions: ir.Table) -> ir.Tab
             else_=ORIGIN_RULES[2],
         ),
     )
-    jobs = positions.filter(positions.country.notnull())
+    jobs = positions.filter(positions.country.notnull()).select(
+        "user_id", "startdate", "position_id", "country"
+    )
     job_rank = ibis.row_number().over(
         ibis.window(group_by=jobs.user_id, order_by=[jobs.startdate, jobs.position_id])
     )
@@ -293,6 +299,35 @@ def ai_by_person(pairs: ir.Table, clusters: Sequence[str]) -> ir.Table:
     return pairs.group_by("user_id").aggregate(**metrics)
 
 
+def person_table(src: Sources, clusters: Sequence[str]) -> ir.Table:
+    """Everything the panel and the persons table take from the person, one row per user.
+
+    ``user_id``, ``sex``, ``highest_degree``, ``user_country`` (:func:`person_attributes`),
+    ``origin``, ``origin_rule`` (:func:`origins`), ``field`` (:func:`fields_of_study`),
+    ``ai_from``, ``ai_first_year``, ``ai_undated`` and ``_from_<cluster>``
+    (:func:`ai_by_person`; missing for users without an AI skill). The pipeline
+    computes it once for both tables.
+    """
+    attrs = person_attributes(src.users)
+    origin = origins(src.users, src.education, src.positions)
+    field = fields_of_study(src.education)
+    ai = ai_by_person(ai_skill_clusters(distinct_skills(src.skills), src.taxonomy), clusters)
+    joined = attrs.left_join(origin, "user_id").left_join(field, "user_id").left_join(ai, "user_id")
+    return joined.select(
+        "user_id",
+        "sex",
+        "highest_degree",
+        "user_country",
+        "origin",
+        "origin_rule",
+        "field",
+        "ai_from",
+        "ai_first_year",
+        "ai_undated",
+        *[f"_from_{c}" for c in clusters],
+    )
+
+
 # --------------------------------------------------------------------------- panel
 def panel_columns(clusters: Sequence[str], extras: Mapping[str, str]) -> dict[str, str]:
     """Output columns of the panel and their types, in order.
@@ -346,10 +381,35 @@ def panel_columns(clusters: Sequence[str], extras: Mapping[str, str]) -> dict[st
     return columns
 
 
-def main_with_previous(src: Sources, window: YearWindow) -> ir.Table:
+#: Columns of the positions table that the main job carries into the panel (plus the
+#: delivery's :data:`CARRIED_EXTRAS`). Nothing else enters the window that picks the
+#: main job: the other columns (company, state, metro, the source file name, ...) would
+#: be sorted and, beyond DuckDB's memory limit, spilled for every spell-year.
+MAIN_JOB_COLUMNS: tuple[str, ...] = (
+    "user_id",
+    "position_id",
+    "rcid",
+    "country",
+    "startdate",
+    "enddate",
+    "seniority",
+    "job_category",
+    "role_k1500",
+    "salary",
+    "total_compensation",
+    "weight",
+)
+
+
+def main_with_previous(src: Sources, window: YearWindow, extras: Sequence[str] = ()) -> ir.Table:
     """The main job of each person-year, with the person's previous person-year
-    (``_prev_year``, ``_prev_country``, ``_prev_rcid``), taken while rows are narrow."""
-    main = main_jobs(spell_years(spells(src.positions, window), src.years))
+    (``_prev_year``, ``_prev_country``, ``_prev_rcid``), taken while rows are narrow.
+
+    Only :data:`MAIN_JOB_COLUMNS` and ``extras`` of the positions are kept.
+    """
+    narrow = src.positions.select(*MAIN_JOB_COLUMNS, *extras)
+    sy = spell_years(spells(narrow, window), src.years)
+    main = main_jobs(sy.drop("end_exclusive", "start_year", "end_year", "drop_reason"))
     previous = ibis.window(group_by=main.user_id, order_by=main.year)
     return main.mutate(
         _prev_year=main.year.lag().over(previous),
@@ -364,25 +424,29 @@ def build_panel(
     clusters: Sequence[str],
     extras: Sequence[str] = (),
     main: ir.Table | None = None,
+    people: ir.Table | None = None,
 ) -> ir.Table:
     """The person-year panel, one main job per person and year (without the log
     columns, which :func:`finish_panel` adds).
 
-    ``main`` is :func:`main_with_previous` when the caller has already computed it
-    (the pipeline materializes it: see :meth:`analysis.clean.engine.Engine.materialize`).
+    ``main`` and ``people`` are :func:`main_with_previous` and :func:`person_table`
+    when the caller has already computed them (the pipeline materializes both: see
+    :meth:`analysis.clean.engine.Engine.materialize`).
     """
-    main = main_with_previous(src, window) if main is None else main
-    attrs = person_attributes(src.users)
-    origin = origins(src.users, src.education, src.positions)
-    field = fields_of_study(src.education)
-    ai = ai_by_person(ai_skill_clusters(distinct_skills(src.skills), src.taxonomy), clusters)
+    main = main_with_previous(src, window, extras) if main is None else main
+    people = person_table(src, clusters) if people is None else people
+    people = people.select(
+        "user_id",
+        "sex",
+        "highest_degree",
+        "field",
+        "origin",
+        "ai_from",
+        *[f"_from_{c}" for c in clusters],
+    )
     ppp = src.ppp.select(ppp_country="country", ppp_year="year", price_level="price_level")
-    joined = (
-        main.left_join(attrs, "user_id")
-        .left_join(origin, "user_id")
-        .left_join(field, "user_id")
-        .left_join(ai, "user_id")
-        .left_join(ppp, [main.country == ppp.ppp_country, main.year == ppp.ppp_year])
+    joined = main.left_join(people, "user_id").left_join(
+        ppp, [main.country == ppp.ppp_country, main.year == ppp.ppp_year]
     )
     j = joined.select(
         "user_id",
@@ -484,23 +548,22 @@ def persons_columns(clusters: Sequence[str]) -> dict[str, str]:
     }
 
 
-def build_persons(panel: ir.Table, src: Sources, clusters: Sequence[str]) -> ir.Table:
-    """One row per person with at least one person-year in the panel."""
+def build_persons(
+    panel: ir.Table,
+    src: Sources,
+    clusters: Sequence[str],
+    people: ir.Table | None = None,
+) -> ir.Table:
+    """One row per person with at least one person-year in the panel.
+
+    ``people`` is :func:`person_table` when the caller has already computed it.
+    """
     stats = panel.group_by("user_id").aggregate(
         first_year=panel.year.min(), last_year=panel.year.max(), n_person_years=panel.count()
     )
     n_positions = src.positions.group_by("user_id").aggregate(n_positions=src.positions.count())
-    attrs = person_attributes(src.users)
-    origin = origins(src.users, src.education, src.positions)
-    field = fields_of_study(src.education)
-    ai = ai_by_person(ai_skill_clusters(distinct_skills(src.skills), src.taxonomy), clusters)
-    joined = (
-        stats.inner_join(attrs, "user_id")
-        .left_join(origin, "user_id")
-        .left_join(field, "user_id")
-        .left_join(ai, "user_id")
-        .left_join(n_positions, "user_id")
-    )
+    people = person_table(src, clusters) if people is None else people
+    joined = stats.inner_join(people, "user_id").left_join(n_positions, "user_id")
     held = {c: joined[f"_from_{c}"].notnull() for c in clusters}
     n_clusters = sum((ibis.ifelse(flag, 1, 0) for flag in held.values()), ibis.literal(0))
     return joined.select(

@@ -7,10 +7,13 @@ The flow of :func:`clean_delivery`:
 2. stage the valid, typed tables to ``<out>/_staging/*.parquet`` (streamed by
    DuckDB) with the reference tables (years, AI taxonomy, PPP price levels);
 3. run the Ibis expressions of :mod:`analysis.clean.panel` on the chosen engine over
-   the staged files (the main job of each person-year first, into ``<out>/_work``, so
-   that no single query holds both its windows and the panel's joins), and write each
-   output through the one DuckDB writer (:mod:`analysis.clean.writer`): typed, sorted
-   by key, atomic, reproducible;
+   the staged files. Two intermediate tables are materialized into ``<out>/_work``
+   first, so that no single query holds both the windows and the panel's joins: the
+   main job of each person-year (chosen from the spell-years of the columns the panel
+   keeps, :data:`~analysis.clean.panel.MAIN_JOB_COLUMNS`) and one row of person
+   attributes per user (origin, field, AI skills), which both the panel and the persons
+   table join. Each output is written through the one DuckDB writer
+   (:mod:`analysis.clean.writer`): typed, sorted by key, atomic, reproducible;
 4. count every step into the ledger (:mod:`analysis.clean.attrition`) and write
    ``ledger.parquet`` and ``manifest.json``.
 
@@ -50,6 +53,7 @@ from analysis.clean.panel import (
     finish_panel,
     main_with_previous,
     panel_columns,
+    person_table,
     persons_columns,
     spell_years,
     spells,
@@ -185,10 +189,12 @@ def clean_delivery(
                 ledger, eng, spell_years(spell_table, src.years)
             )
         with show.step("build the main job of each person-year"):
-            main = eng.materialize(main_with_previous(src, window), "main_jobs")
+            main = eng.materialize(main_with_previous(src, window, extras), "main_jobs")
+        with show.step("build origin, field and AI skills of each person"):
+            people = eng.materialize(person_table(src, clusters), "people")
         with show.step("build and write the panel"):
             eng.write(
-                build_panel(src, window, clusters, extras, main=main),
+                build_panel(src, window, clusters, extras, main=main, people=people),
                 out / "panel.parquet",
                 schema=panel_columns(clusters, extra_types),
                 key=KEYS["panel"],
@@ -198,7 +204,7 @@ def clean_delivery(
             attrition.record_panel(ledger, eng, panel, n_spell_years)
         with show.step("write persons"):
             eng.write(
-                build_persons(panel, src, clusters),
+                build_persons(panel, src, clusters, people=people),
                 out / "persons.parquet",
                 schema=persons_columns(clusters),
                 key=KEYS["persons"],

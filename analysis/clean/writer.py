@@ -32,7 +32,9 @@ import pandas as pd
 from analysis.io import write_atomic
 
 #: Parquet settings of every output (fixed so that files are reproducible).
-PARQUET_OPTIONS: str = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880"
+#: ``USE_TMP_FILE false``: :func:`analysis.io.write_atomic` already writes to a temporary
+#: name; DuckDB's own ``tmp_<name>`` was left behind when a query failed mid-write.
+PARQUET_OPTIONS: str = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, USE_TMP_FILE false"
 
 #: DuckDB type of each Ibis type name used in the output schemas.
 DUCKDB_TYPES: dict[str, str] = {

@@ -561,39 +561,32 @@ class _TableReader:
                 rules.append(_Rule(f"missing {col}", f"NOT {present}"))
         # Table-specific rules refer to parsed values: evaluate them on the parsed frame.
         table_rules = _table_rules(self.table)
+        known_users = ""
         if self.table.foreign_user and users_view:
-            table_rules.append(
-                _Rule(
-                    "user_id not in users",
-                    f"NOT EXISTS (SELECT 1 FROM {_ident(users_view)} AS u "
-                    f"WHERE u.user_id = parsed.user_id)",
-                )
+            # A left join to the (unique) valid user ids, not NOT EXISTS: DuckDB runs the
+            # correlated subquery as a delim join that buffers the whole table (and spills
+            # it beyond memory_limit) before the first row comes out.
+            known_users = (
+                f"LEFT JOIN (SELECT user_id AS _known_user FROM {_ident(users_view)}) AS known "
+                "ON known._known_user = parsed.user_id"
             )
+            table_rules.append(_Rule("user_id not in users", "known._known_user IS NULL"))
         raw_rules = rules
         reason_list = ", ".join(
             f"CASE WHEN {r.condition} THEN {_lit(r.reason)} END" for r in raw_rules
-        )
-        raw_json = (
-            "to_json(struct_pack("
-            + ", ".join(
-                f"{_ident(c)} := CAST(r.{_ident(c)} AS VARCHAR)"
-                for c in [*self.table.columns, *self.extras]
-            )
-            + "))"
         )
         extras = "".join(f", r.{_ident(c)}" for c in self.extras)
         # Stage A: parse, and list raw-level problems (parse failures, unknown countries).
         stage_a = (
             (
                 f"SELECT {', '.join(parsed_cols)}{extras}, r.source_file, r.source_row, "
-                f"list_filter([{reason_list}], x -> x IS NOT NULL) AS _raw_reasons, "
-                f"{raw_json} AS _record "
+                f"list_filter([{reason_list}], x -> x IS NOT NULL) AS _raw_reasons "
                 f"FROM {raw} AS r {' '.join(joins)}"
             )
             if raw_rules
             else (
                 f"SELECT {', '.join(parsed_cols)}{extras}, r.source_file, r.source_row, "
-                f"CAST([] AS VARCHAR[]) AS _raw_reasons, {raw_json} AS _record "
+                f"CAST([] AS VARCHAR[]) AS _raw_reasons "
                 f"FROM {raw} AS r {' '.join(joins)}"
             )
         )
@@ -607,7 +600,7 @@ class _TableReader:
         )
         sql = (
             f"SELECT parsed.* EXCLUDE (_raw_reasons), {reasons} AS _reasons "
-            f"FROM ({stage_a}) AS parsed"
+            f"FROM ({stage_a}) AS parsed {known_users}"
         )
         self.con.sql(f"CREATE OR REPLACE VIEW {_ident(name + '_typed')} AS {sql}")
         return raw_rules + table_rules
@@ -647,11 +640,27 @@ class _TableReader:
         )
         # The primary reason is the first quarantine reason in rule order.
         primary = "list_filter(_reasons, x -> list_contains(" + q_list + ", x))[1]"
-        self.quarantine_sql = (
+        # The raw values of a quarantined row, for audit: built only for those rows, by
+        # joining them back to the raw view (building JSON for every row cost more than
+        # the rest of the validation).
+        raw_json = (
+            "to_json(struct_pack("
+            + ", ".join(
+                f"{_ident(c)} := CAST(r.{_ident(c)} AS VARCHAR)"
+                for c in [*self.table.columns, *self.extras]
+            )
+            + "))"
+        )
+        quarantined = (
             f'SELECT {_lit(name)} AS "table", source_file, source_row, '
             f"CAST(user_id AS BIGINT) AS user_id, {key} AS record_key, "
-            f"{primary} AS primary_reason, array_to_string(_reasons, '; ') AS reasons, "
-            f"_record AS record FROM {typed} WHERE {self.quarantine_filter}"
+            f"{primary} AS primary_reason, array_to_string(_reasons, '; ') AS reasons "
+            f"FROM {typed} WHERE {self.quarantine_filter}"
+        )
+        self.quarantine_sql = (
+            f"SELECT q.*, {raw_json} AS record FROM ({quarantined}) AS q "
+            f"JOIN {_ident(name + '_raw')} AS r "
+            "ON r.source_file = q.source_file AND r.source_row = q.source_row"
         )
 
     # ---- step 5: counts --------------------------------------------------------------
