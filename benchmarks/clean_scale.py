@@ -400,6 +400,18 @@ def main() -> None:
             flush=True,
         )
         rows.append((size, n_positions, counts["panel"], wall, peak, scan, *sizes_gib))
+        base_clean = args.out / f"clean_{REPLICATE_BASE}"
+        if replicated and (base_clean / "manifest.json").exists():
+            from verify_replicated import verify
+
+            print(f"  checking {out} against {base_clean} ...", flush=True)
+            problems = verify(base_clean, out)
+            notes[f"{size} check"] = (
+                f"{size}: its panel, persons and moves are the {REPLICATE_BASE} clean's, once "
+                f"per copy, and its ledger counts the {REPLICATE_BASE} ones times the copies"
+                if not problems
+                else f"{size}: DIFFERS from the {REPLICATE_BASE} clean: {'; '.join(problems)}"
+            )
     print(
         f"\nDuckDB, {args.threads} threads, memory_limit {args.memory_limit}\n"
         f"{'size':>5} {'positions':>12} {'person-yrs':>12} {'clean s':>8} {'peak MiB':>9} "

@@ -562,3 +562,42 @@ def test_failed_write_leaves_no_file_behind(tmp_path: Path) -> None:
             con, failing, tmp_path / "out.parquet", schema={"k": "int64", "v": "int64"}, key=["k"]
         )
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- persons in parts
+def test_cleaning_in_parts_gives_the_same_files(
+    main_delivery: Path, cleaned: Path, tmp_path: Path
+) -> None:
+    """Persons cleaned in ranges of user_id and put end to end: the same tables."""
+    manifest = clean_delivery(main_delivery, tmp_path, years=(2018, 2021), rows_per_bucket=4)
+    assert manifest["persons_parts"] >= 3
+    for name in ("panel", "persons", "moves", "ledger"):
+        a = pd.read_parquet(cleaned / f"{name}.parquet")
+        b = pd.read_parquet(tmp_path / f"{name}.parquet")
+        pd.testing.assert_frame_equal(a, b, obj=name)
+        assert filecmp.cmp(cleaned / f"{name}.parquet", tmp_path / f"{name}.parquet"), name
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "ledger.parquet",
+        "manifest.json",
+        "moves.parquet",
+        "panel.parquet",
+        "persons.parquet",
+    ]
+
+
+def test_parts_out_of_order_are_refused(tmp_path: Path) -> None:
+    import ibis
+
+    from analysis.clean.writer import concat_sorted, write_sorted
+
+    con = ibis.duckdb.connect()
+    schema, parts = {"user_id": "int64"}, []
+    for i, (lo, hi) in enumerate([(200_000, 400_000), (0, 200_000)]):
+        parts.append(tmp_path / f"p{i}.parquet")
+        query = f"SELECT range AS user_id FROM range({lo}, {hi})"
+        write_sorted(con, query, parts[-1], schema=schema, key=["user_id"])
+    with pytest.raises(RuntimeError, match="not written in order"):
+        concat_sorted(con, parts, tmp_path / "all.parquet", key_column="user_id")
+    assert not (tmp_path / "all.parquet").exists()
+    concat_sorted(con, parts[::-1], tmp_path / "all.parquet", key_column="user_id")
+    assert pd.read_parquet(tmp_path / "all.parquet")["user_id"].tolist() == list(range(400_000))

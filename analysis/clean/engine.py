@@ -153,16 +153,18 @@ class Engine:
         """Run a small query and return a DataFrame (for counts; never the panel)."""
         return self.con.execute(expr)
 
-    def materialize(self, expr: ir.Table, name: str) -> ir.Table:
+    def materialize(self, expr: ir.Table, name: str, folder: Path | None = None) -> ir.Table:
         """Compute ``expr`` once into parquet under :attr:`work_dir`; a table over it.
 
         Splits a long query in two. DuckDB 1.5 runs out of memory at ``memory_limit``
         (rather than spilling) on the whole panel query of 10 million positions, where
         two window steps feed four hash joins and a sort; each half alone spills and
-        completes. The files are removed with :attr:`work_dir` by the pipeline.
+        completes. The files go to ``folder`` (default :attr:`work_dir`), which the
+        pipeline removes.
         """
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        path = self.work_dir / f"{name}-{uuid.uuid4().hex[:8]}"
+        folder = self.work_dir if folder is None else folder
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}-{uuid.uuid4().hex[:8]}"
         if self.name == "duckdb":
             path = path.with_suffix(".parquet")
             self.con.to_parquet(expr, path)

@@ -60,11 +60,13 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import ibis
 import ibis.expr.types as ir
+
+from analysis.clean.buckets import IdRange
 
 #: ``first_reported`` year given to AI skills without one: before every year.
 UNDATED_YEAR = -1
@@ -102,6 +104,16 @@ class Sources:
     years: ir.Table
     taxonomy: ir.Table
     ppp: ir.Table
+
+    def within(self, ids: IdRange) -> Sources:
+        """The person tables restricted to the persons in ``ids`` (reference tables kept)."""
+        return replace(
+            self,
+            users=ids.filter(self.users),
+            positions=ids.filter(self.positions),
+            education=ids.filter(self.education),
+            skills=ids.filter(self.skills),
+        )
 
 
 # --------------------------------------------------------------------------- spells

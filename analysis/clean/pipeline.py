@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 
 from analysis import __version__, config
 from analysis.clean import attrition
+from analysis.clean.buckets import ROWS_PER_BUCKET, bucket_count, id_ranges
 from analysis.clean.engine import ENGINES, Engine, connect_duckdb, make_engine
 from analysis.clean.lookups import PPP_CSV, stage_lookups, taxonomy_keys
 from analysis.clean.panel import (
@@ -59,7 +60,12 @@ from analysis.clean.panel import (
     spells,
 )
 from analysis.clean.progress import Progress
-from analysis.clean.writer import DUCKDB_TYPES, write_frame_sorted, write_text_atomic
+from analysis.clean.writer import (
+    DUCKDB_TYPES,
+    concat_sorted,
+    write_frame_sorted,
+    write_text_atomic,
+)
 from analysis.io import sha256_file
 from analysis.ledger import LEDGER_COLUMNS, Ledger
 from analysis.sources.revelio import Delivery, read_delivery
@@ -97,6 +103,10 @@ def input_checksums(delivery: Delivery) -> dict[str, Any]:
     }
 
 
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 def _sources(engine: Engine, staged: dict[str, Path]) -> Sources:
     read = engine.read_parquet
     return Sources(
@@ -121,6 +131,7 @@ def clean_delivery(
     memory_limit: str | None = None,
     threads: int | None = None,
     keep_staging: bool = False,
+    rows_per_bucket: int = ROWS_PER_BUCKET,
 ) -> dict[str, Any]:
     """Clean a Revelio-style delivery into ``panel``, ``persons``, ``moves`` and ``ledger``.
 
@@ -145,7 +156,13 @@ def clean_delivery(
         DuckDB resource limits (reading, staging, writing, and the whole cleaning on
         ``engine="duckdb"``). Spilled data goes to ``<out>/_tmp``.
     keep_staging
-        Keep ``<out>/_staging`` (the valid tables as parquet) instead of removing it.
+        Keep ``<out>/_staging`` (the valid tables as parquet, rows in no particular
+        order) instead of removing it.
+    rows_per_bucket
+        Spell-years per part: above it the persons are cleaned in ranges of
+        ``user_id`` and the parts put end to end (:mod:`analysis.clean.buckets`); the
+        output is the same whatever the number of parts (the manifest records it as
+        ``persons_parts``).
 
     Returns
     -------
@@ -170,7 +187,7 @@ def clean_delivery(
             ledger.extend(delivery.ledger)
             window = YearWindow(first, last, delivery.delivery_date)
         with show.step("stage valid tables and reference tables to parquet"):
-            staged = dict(delivery.write_parquet(staging))
+            staged = dict(delivery.write_parquet(staging, ordered=False))
             staged.update(stage_lookups(staging, (first, last)))
         with show.step(f"connect the {engine} engine"):
             eng = make_engine(engine, writer, out / "_work", spark=spark)
@@ -188,32 +205,58 @@ def clean_delivery(
             n_spell_years = attrition.record_spell_years(
                 ledger, eng, spell_years(spell_table, src.years)
             )
-        with show.step("build the main job of each person-year"):
-            main = eng.materialize(main_with_previous(src, window, extras), "main_jobs")
-        with show.step("build origin, field and AI skills of each person"):
-            people = eng.materialize(person_table(src, clusters), "people")
-        with show.step("build and write the panel"):
-            eng.write(
-                build_panel(src, window, clusters, extras, main=main, people=people),
-                out / "panel.parquet",
-                schema=panel_columns(clusters, extra_types),
-                key=KEYS["panel"],
-                finish=finish_panel,
-            )
-            panel = eng.read_parquet(out / "panel.parquet")
+        n_parts = bucket_count(n_spell_years, rows_per_bucket)
+        users_sql = f"SELECT user_id FROM read_parquet('{_sql_path(staged['users'])}')"
+        ranges = id_ranges(writer.con, users_sql, n_parts)
+        targets = {name: out / f"{name}.parquet" for name in ("panel", "persons", "moves")}
+        parts: dict[str, list[Path]] = {name: [] for name in targets}
+        for i, ids in enumerate(ranges):
+            label = f" (persons part {i + 1} of {len(ranges)})" if len(ranges) > 1 else ""
+            scratch = out / "_work" / f"part-{i:04d}"
+            if len(ranges) > 1:
+                for name in targets:
+                    parts[name].append(scratch / f"{name}.parquet")
+            files = {n: parts[n][-1] if len(ranges) > 1 else targets[n] for n in targets}
+            sub = src.within(ids)
+            with show.step("build the main job of each person-year" + label):
+                main = eng.materialize(
+                    main_with_previous(sub, window, extras), "main_jobs", folder=scratch
+                )
+            with show.step("build origin, field and AI skills of each person" + label):
+                people = eng.materialize(person_table(sub, clusters), "people", folder=scratch)
+            with show.step("build and write panel, persons and moves" + label):
+                eng.write(
+                    build_panel(sub, window, clusters, extras, main=main, people=people),
+                    files["panel"],
+                    schema=panel_columns(clusters, extra_types),
+                    key=KEYS["panel"],
+                    finish=finish_panel,
+                )
+                part_panel = eng.read_parquet(files["panel"])
+                eng.write(
+                    build_persons(part_panel, sub, clusters, people=people),
+                    files["persons"],
+                    schema=persons_columns(clusters),
+                    key=KEYS["persons"],
+                )
+                eng.write(
+                    build_moves(part_panel),
+                    files["moves"],
+                    schema=MOVES_COLUMNS,
+                    key=KEYS["moves"],
+                )
+            # keep the finished parts; drop the intermediate tables of this part
+            for f in scratch.glob("*"):
+                if f not in files.values():
+                    shutil.rmtree(f) if f.is_dir() else f.unlink()
+        if len(ranges) > 1:
+            with show.step(f"put the {len(ranges)} parts end to end"):
+                for name, target in targets.items():
+                    concat_sorted(writer, parts[name], target, key_column="user_id")
+        panel = eng.read_parquet(targets["panel"])
+        persons = eng.read_parquet(targets["persons"])
+        with show.step("count the panel"):
             attrition.record_panel(ledger, eng, panel, n_spell_years)
-        with show.step("write persons"):
-            eng.write(
-                build_persons(panel, src, clusters, people=people),
-                out / "persons.parquet",
-                schema=persons_columns(clusters),
-                key=KEYS["persons"],
-            )
-            persons = eng.read_parquet(out / "persons.parquet")
-        with show.step("write moves"):
-            eng.write(
-                build_moves(panel), out / "moves.parquet", schema=MOVES_COLUMNS, key=KEYS["moves"]
-            )
         with show.step("count skills and persons"):
             attrition.record_skills(ledger, eng, src.skills, src.taxonomy)
             origin_counts = attrition.record_persons(ledger, eng, src.users, src.positions, persons)
@@ -224,6 +267,7 @@ def clean_delivery(
                 writer, frame, out / "ledger.parquet", schema=LEDGER_SCHEMA, key=["entry"]
             )
             manifest = _manifest(delivery, eng.name, (first, last), out, origin_counts, clusters)
+            manifest["persons_parts"] = len(ranges)
             text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
             write_text_atomic(out / "manifest.json", text)
         show.log(

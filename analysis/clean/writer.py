@@ -28,6 +28,7 @@ from typing import Any
 
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow.parquet as pq
 
 from analysis.io import write_atomic
 
@@ -103,6 +104,46 @@ def write_sorted(
         )
 
     return write_atomic(path, copy)
+
+
+def concat_sorted(con: Any, parts: list[Path], path: str | Path, *, key_column: str) -> Path:
+    """Put parquet parts end to end in one file, atomically, without sorting again.
+
+    Each part must be sorted by a key that starts with ``key_column``, and the parts
+    must hold increasing, disjoint ranges of it (see :mod:`analysis.clean.buckets`):
+    the result is then sorted by that key. DuckDB streams the parts in the order given
+    (insertion order is preserved); the row groups' statistics of ``key_column`` are
+    checked to be in order before the file is renamed into place.
+    """
+    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
+
+    def copy(tmp: Path) -> None:
+        target = str(tmp).replace("'", "''")
+        con.raw_sql("SET preserve_insertion_order = true")
+        con.raw_sql(
+            f"COPY (SELECT * FROM read_parquet([{files}])) TO '{target}' ({PARQUET_OPTIONS})"
+        )
+        check_row_groups_in_order(tmp, key_column, name=Path(path).name)
+
+    return write_atomic(path, copy)
+
+
+def check_row_groups_in_order(path: str | Path, column: str, *, name: str | None = None) -> None:
+    """Raise ``RuntimeError`` unless the row groups of ``path`` follow each other in
+    ``column`` (each one's minimum at least the previous one's maximum)."""
+    meta = pq.ParquetFile(path).metadata
+    index = meta.schema.names.index(column)
+    previous = None
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(index).statistics
+        if stats is None or not stats.has_min_max:
+            raise RuntimeError(f"{name or path}: row group {i} has no statistics for {column}")
+        if previous is not None and stats.min < previous:
+            raise RuntimeError(
+                f"{name or path}: row group {i} starts at {column} {stats.min}, before the "
+                f"end of row group {i - 1} ({previous}); the parts were not written in order"
+            )
+        previous = stats.max
 
 
 def write_frame_sorted(
