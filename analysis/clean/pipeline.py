@@ -5,9 +5,13 @@ The flow of :func:`clean_delivery`:
 1. read and validate the delivery (:func:`analysis.sources.revelio.read_delivery`);
    the reader's ledger, with its quarantine counts, opens the cleaning ledger;
 2. stage the valid, typed tables to ``<out>/_staging/*.parquet`` (streamed by
-   DuckDB) with the reference tables (years, AI taxonomy, PPP price levels);
+   DuckDB, in no particular row order) with the reference tables (years, AI taxonomy,
+   PPP price levels);
 3. run the Ibis expressions of :mod:`analysis.clean.panel` on the chosen engine over
-   the staged files. Two intermediate tables are materialized into ``<out>/_work``
+   the staged files, for all persons at once or, above ``rows_per_bucket``
+   spell-years, for one range of ``user_id`` after the other, whose outputs are then
+   put end to end (:mod:`analysis.clean.buckets`; the files are the same either way).
+   Two intermediate tables are materialized into ``<out>/_work``
    first, so that no single query holds both the windows and the panel's joins: the
    main job of each person-year (chosen from the spell-years of the columns the panel
    keeps, :data:`~analysis.clean.panel.MAIN_JOB_COLUMNS`) and one row of person
@@ -18,7 +22,9 @@ The flow of :func:`clean_delivery`:
    ``ledger.parquet`` and ``manifest.json``.
 
 Memory: on DuckDB every step is a streaming query over parquet that spills to
-``<out>/_tmp`` beyond ``memory_limit``. On Spark the engine writes part files that
+``<out>/_tmp`` beyond ``memory_limit``; cleaning persons in parts keeps each window
+and sort to the size of one part (at 1e8 positions and a 2 GB limit, one query over
+everyone ran out of memory in the main-job window). On Spark the engine writes part files that
 the DuckDB writer sorts out of core; no table is collected to the driver (only the
 one-row count queries are).
 
