@@ -59,6 +59,8 @@ def _assert_identical(on_duckdb: Path, on_spark: Path) -> None:
         assert left_bytes == (on_spark / f"{name}.parquet").read_bytes(), f"{name}: bytes differ"
     manifests = [json.loads((d / "manifest.json").read_text()) for d in (on_duckdb, on_spark)]
     assert [m.pop("engine") for m in manifests] == ["duckdb", "spark"]
+    for m in manifests:
+        m.pop("persons_parts")
     assert manifests[0] == manifests[1]
 
 
@@ -84,3 +86,14 @@ def test_empty_outputs_on_spark(spark: object, tmp_path: Path) -> None:
     on_duckdb, on_spark = _both(delivery, tmp_path, spark, (1990, 1991))
     _assert_identical(on_duckdb, on_spark)
     assert len(pd.read_parquet(on_spark / "panel.parquet")) == 0
+
+
+def test_spark_in_persons_parts_same_as_duckdb_at_once(spark: object, tmp_path: Path) -> None:
+    """Spark cleaning the persons in several user_id ranges: DuckDB's one-part files."""
+    delivery = tmp_path / "synthetic"
+    write_synthetic_delivery(delivery, seed=2, scale=0.02)
+    on_duckdb, on_spark = tmp_path / "duckdb", tmp_path / "spark"
+    whole = clean_delivery(delivery, on_duckdb)
+    parts = clean_delivery(delivery, on_spark, engine="spark", spark=spark, rows_per_bucket=5000)
+    assert whole["persons_parts"] == 1 and parts["persons_parts"] >= 3
+    _assert_identical(on_duckdb, on_spark)
