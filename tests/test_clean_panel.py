@@ -509,6 +509,16 @@ def test_open_spells_run_to_the_delivery_date(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- reproducibility
+#: What a clean leaves in its output folder (scratch folders removed).
+OUTPUT_FILES = [
+    "ledger.parquet",
+    "manifest.json",
+    "moves.parquet",
+    "panel.parquet",
+    "persons.parquet",
+]
+
+
 def test_rerun_gives_byte_identical_files(
     main_delivery: Path, cleaned: Path, tmp_path: Path
 ) -> None:
@@ -522,13 +532,7 @@ def test_rerun_gives_byte_identical_files(
     ):
         assert filecmp.cmp(cleaned / name, tmp_path / name, shallow=False), name
     assert not (tmp_path / "_staging").exists() and not (tmp_path / "_tmp").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "ledger.parquet",
-        "manifest.json",
-        "moves.parquet",
-        "panel.parquet",
-        "persons.parquet",
-    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == OUTPUT_FILES
 
 
 def test_default_years_and_unknown_engine(main_delivery: Path, tmp_path: Path) -> None:
@@ -576,13 +580,7 @@ def test_cleaning_in_parts_gives_the_same_files(
         b = pd.read_parquet(tmp_path / f"{name}.parquet")
         pd.testing.assert_frame_equal(a, b, obj=name)
         assert filecmp.cmp(cleaned / f"{name}.parquet", tmp_path / f"{name}.parquet"), name
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "ledger.parquet",
-        "manifest.json",
-        "moves.parquet",
-        "panel.parquet",
-        "persons.parquet",
-    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == OUTPUT_FILES
 
 
 def test_parts_out_of_order_are_refused(tmp_path: Path) -> None:

@@ -24,7 +24,8 @@ The flow of :func:`clean_delivery`:
 Memory: on DuckDB every step is a streaming query over parquet that spills to
 ``<out>/_tmp`` beyond ``memory_limit``; cleaning persons in parts keeps each window
 and sort to the size of one part (at 1e8 positions and a 2 GB limit, one query over
-everyone ran out of memory in the main-job window). On Spark the engine writes part files that
+everyone ran out of memory in the main-job window). On Spark the engine writes part
+files that
 the DuckDB writer sorts out of core; no table is collected to the driver (only the
 one-row count queries are).
 
@@ -215,21 +216,22 @@ def clean_delivery(
         users_sql = f"SELECT user_id FROM read_parquet('{_sql_path(staged['users'])}')"
         ranges = id_ranges(writer.con, users_sql, n_parts)
         targets = {name: out / f"{name}.parquet" for name in ("panel", "persons", "moves")}
+        single = len(ranges) == 1
         parts: dict[str, list[Path]] = {name: [] for name in targets}
         for i, ids in enumerate(ranges):
-            label = f" (persons part {i + 1} of {len(ranges)})" if len(ranges) > 1 else ""
+            label = "" if single else f" (persons part {i + 1} of {len(ranges)})"
             scratch = out / "_work" / f"part-{i:04d}"
-            if len(ranges) > 1:
-                for name in targets:
-                    parts[name].append(scratch / f"{name}.parquet")
-            files = {n: parts[n][-1] if len(ranges) > 1 else targets[n] for n in targets}
+            files = targets if single else {n: scratch / f"{n}.parquet" for n in targets}
+            for name, file in files.items():
+                parts[name].append(file)
+            intermediate = scratch / "intermediate"
             sub = src.within(ids)
             with show.step("build the main job of each person-year" + label):
                 main = eng.materialize(
-                    main_with_previous(sub, window, extras), "main_jobs", folder=scratch
+                    main_with_previous(sub, window, extras), "main_jobs", folder=intermediate
                 )
             with show.step("build origin, field and AI skills of each person" + label):
-                people = eng.materialize(person_table(sub, clusters), "people", folder=scratch)
+                people = eng.materialize(person_table(sub, clusters), "people", folder=intermediate)
             with show.step("build and write panel, persons and moves" + label):
                 eng.write(
                     build_panel(sub, window, clusters, extras, main=main, people=people),
@@ -251,11 +253,8 @@ def clean_delivery(
                     schema=MOVES_COLUMNS,
                     key=KEYS["moves"],
                 )
-            # keep the finished parts; drop the intermediate tables of this part
-            for f in scratch.glob("*"):
-                if f not in files.values():
-                    shutil.rmtree(f) if f.is_dir() else f.unlink()
-        if len(ranges) > 1:
+            shutil.rmtree(intermediate, ignore_errors=True)  # the finished parts stay
+        if not single:
             with show.step(f"put the {len(ranges)} parts end to end"):
                 for name, target in targets.items():
                     concat_sorted(writer, parts[name], target, key_column="user_id")
