@@ -30,27 +30,32 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from world_truth import (
+    contrast_statistic,
     mobility_response,
     true_ai_stock,
     true_emigration_rate,
     true_overseas_share,
+    true_premium_difference,
     true_premiums,
 )
 
 from analysis import config
 from analysis.clean import clean_delivery
-from analysis.estimate.counterfactual import premium_counterfactual, scenario_shifts
-from analysis.estimate.mobility import fit_logit
+from analysis.estimate.counterfactual import scenario_shifts
+from analysis.estimate.mobility_model import counterfactual_table
 from analysis.estimate.premium import premium_by
+from analysis.estimate.skillpay import premium_difference
 from analysis.estimate.stage import (
-    EMIGRATION_LOGIT,
     HOME,
     SPEC,
     _premium_kwargs,
     emigration_samples,
+    fit_mobility_models,
     prepare_panel,
     skill_premiums,
+    skill_set_pay,
 )
 from analysis.estimate.workforce import overseas_share, stocks
 from analysis.sources.synthetic import load_params, write_synthetic_delivery
@@ -102,32 +107,47 @@ def test_overseas_share_of_korean_ai_workers(world):
 
 
 @pytest.fixture(scope="module")
-def emigration(world):
+def skill_pay(world):
     panel, _, model = world
-    premiums = skill_premiums(panel)
-    at_home, abroad = emigration_samples(panel, premiums)
-    return at_home, abroad, premiums, model
+    pay, design = skill_set_pay(panel)
+    return pay, design, model
 
 
-def test_emigration_logit_recovers_the_pay_response(emigration):
-    at_home, _, _, model = emigration
-    fit = fit_logit(at_home, "emigrate_next", **EMIGRATION_LOGIT)
-    j = fit.names.index("pay_gain")
-    estimate, se = fit.beta[j], float(np.sqrt(fit.cov[j, j]))
+def test_skill_set_premiums_recover_each_clusters_own_premium(skill_pay):
+    pay, _, model = skill_pay
+    difference, cov = premium_difference(pay, destination="USA", home=HOME)
+    truth = true_premium_difference(model, list(difference.index))
+    statistic = contrast_statistic(difference, cov, truth)
+    assert statistic < stats.chi2.ppf(0.9995, len(difference) - 1), statistic
+
+
+@pytest.fixture(scope="module")
+def mobility(world, skill_pay):
+    panel, _, model = world
+    pay, design, _ = skill_pay
+    difference, cov = premium_difference(pay, destination="USA", home=HOME)
+    at_home, abroad = emigration_samples(panel, design, difference)
+    models = fit_mobility_models(at_home, abroad, list(design.columns), difference, cov)
+    return at_home, abroad, models, model
+
+
+def test_mobility_model_recovers_the_pay_response(mobility):
+    _, _, models, model = mobility
     alpha = mobility_response(model)
-    assert abs(estimate - alpha) < Z * se, (estimate, alpha, se)
-    assert se < 5 * alpha  # the check has some power: a zero response sits 0.6 SE away
+    for fit in models.values():
+        estimate, se = fit.params["alpha"], float(np.sqrt(fit.cov.loc["alpha", "alpha"]))
+        assert abs(estimate - alpha) < Z * se, (fit.method, estimate, alpha, se)
 
 
-def test_counterfactual_emigration_change_matches_the_world(emigration):
-    at_home, abroad, premiums, model = emigration
-    ai_home, ai_abroad = at_home[at_home["ai"]], abroad[abroad["ai"]]
-    korea = premiums.loc[
-        (premiums["country"] == HOME) & (premiums["skill"] == "all"), "premium_pct"
-    ].iloc[0]
+def test_counterfactual_emigration_change_matches_the_world(world, mobility):
+    panel, _, model = world
+    at_home, _, models, _ = mobility
+    ai_home = at_home[at_home["ai"]]
+    premiums = skill_premiums(panel, countries=[HOME])
+    korea = premiums.loc[premiums["skill"] == "all", "premium_pct"].iloc[0]
     targets = {"US level": SPEC["counterfactual_targets_pct"]["US level (25%)"]}
     shifts = scenario_shifts(float(korea), targets)
-    table = premium_counterfactual(ai_home, ai_abroad, scenarios=shifts)
+    table = counterfactual_table(models["joint"], shifts)
     row = table.query("scenario == 'US level' and quantity == 'emigration_rate'").iloc[0]
     weights = ai_home["weight"].to_numpy(float)
     base = true_emigration_rate(model, ai_home, 0.0)
@@ -135,7 +155,6 @@ def test_counterfactual_emigration_change_matches_the_world(emigration):
     truth = 100 * np.average(shifted - base, weights=weights)
     assert truth < 0  # a higher home premium keeps workers at home
     assert abs(row["change"] - truth) < Z * row["change_se"], (row["change"], truth)
-    # the baseline rate too: the panel's timing of moves does not bias it
     baseline = table.query("scenario == 'baseline' and quantity == 'emigration_rate'").iloc[0]
     true_base = 100 * np.average(base, weights=weights)
     assert abs(baseline["estimate"] - true_base) < Z * baseline["std_error"], true_base

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.estimate.skillpay import SHARE_PREFIX
 from analysis.estimate.stage import HOME
 from analysis.sources.synthetic.world import World
 
@@ -70,7 +71,59 @@ def true_emigration_rate(model: World, rows: pd.DataFrame, shift: float = 0.0) -
     return out
 
 
+def true_return_rate(model: World, rows: pd.DataFrame, shift: float = 0.0) -> np.ndarray:
+    """The world's probability that each Korean-origin worker abroad in year t (a row of
+    ``rows``, with its ``country``) works in Korea in t + 1, with Korea's AI premium
+    raised by ``shift`` log points."""
+    home = model.countries.index(HOME)
+    index = {c: i for i, c in enumerate(model.countries)}
+    out = np.zeros(len(rows))
+    for year, idx in rows.groupby("year").indices.items():
+        group = rows.iloc[idx]
+        premium = model.premium_matrix(int(year) + 1, group[cluster_columns(model)].to_numpy(bool))
+        premium[:, home] += shift
+        premium *= group["ai"].to_numpy(bool)[:, None]
+        location = group["country"].map(index).to_numpy(int)
+        origin = np.full(len(group), home)
+        prob = model.location_choice_probabilities(int(year) + 1, location, origin, premium)
+        out[idx] = prob[:, home]
+    return out
+
+
 def mobility_response(model: World) -> float:
     """``alpha``: the weight of the pay gain in the world's location-choice utility, which
     is the slope of the log-odds of emigrating in the pay gain (see test_recovery)."""
     return float(model.params.value("mobility", "alpha"))
+
+
+def contrast_statistic(estimate: pd.Series, cov: pd.DataFrame, truth: pd.Series) -> float:
+    """Wald statistic of ``estimate - truth`` on the share terms' contrasts with their
+    mean (a common shift of every share is the country premium, which the mobility model
+    absorbs) and on the other terms directly."""
+    shares = [t for t in estimate.index if t.startswith(SHARE_PREFIX)]
+    others = [t for t in estimate.index if t not in shares]
+    p = len(shares)
+    C = np.zeros((p - 1 + len(others), len(estimate)))
+    for i in range(p - 1):
+        C[i, :p] = -1.0 / p
+        C[i, i] += 1.0
+    for j, _ in enumerate(others):
+        C[p - 1 + j, p + j] = 1.0
+    order = shares + others
+    gap = C @ (estimate[order] - truth[order]).to_numpy()
+    sigma = C @ cov.loc[order, order].to_numpy() @ C.T
+    return float(gap @ np.linalg.solve(sigma, gap))
+
+
+def true_premium_difference(model: World, terms: list[str]) -> pd.Series:
+    """The world's ``theta_USA - theta_KOR`` of each design term (share terms up to a
+    common constant; count effects zero)."""
+    names = cluster_columns(model)
+    dev = model.skill_deviation
+    usa, kor = model.countries.index("USA"), model.countries.index(HOME)
+    truth = pd.Series(0.0, index=terms)
+    for term in terms:
+        if term.startswith(SHARE_PREFIX):
+            k = names.index(term.removeprefix(SHARE_PREFIX))
+            truth[term] = dev[usa, k] - dev[kor, k]
+    return truth

@@ -11,20 +11,26 @@ table with the function and specification behind it.
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from analysis import __version__, config
-from analysis.estimate.counterfactual import premium_counterfactual, scenario_shifts
+from analysis.estimate.counterfactual import scenario_shifts
 from analysis.estimate.mobility import (
     gravity_ppml,
     logit_ame,
     mobility_lpm,
-    pay_gain,
     share_premium_slope,
+)
+from analysis.estimate.mobility_model import (
+    MobilityModel,
+    counterfactual_table,
+    fit_mobility_model,
 )
 from analysis.estimate.premium import (
     EXACT_FIXEF_TOL,
@@ -33,6 +39,13 @@ from analysis.estimate.premium import (
     exact_demeaner,
     premium_by,
     premium_by_skill,
+)
+from analysis.estimate.skillpay import (
+    SkillPay,
+    pay_gain_from_design,
+    premium_difference,
+    skill_set_design,
+    skill_set_premiums,
 )
 from analysis.estimate.workforce import (
     flows,
@@ -57,7 +70,9 @@ SPEC: dict[str, object] = {
     "fixed_effects_solver": "pyfixest with LsmrDemeaner(backend='within'), tolerance "
     f"{EXACT_FIXEF_TOL:g}: equal to the dummy-variable regression (pyfixest's default "
     "alternating projections stop at 1e-6)",
-    "destination_for_pay_gain": "USA",
+    "mobility_model": "joint pseudo-likelihood of the skill-set pay equations (home and "
+    "destination) and the emigration and return logits of AI workers of Korean origin; "
+    "the naive plug-in estimator beside it (docs/compensation-mobility.md)",
     "counterfactual_targets_pct": {"Canada's level (18%)": 18.0, "US level (25%)": 25.0},
 }
 
@@ -115,7 +130,10 @@ def skill_premiums(panel: pd.DataFrame, countries: list[str] | None = None) -> p
     # the model's columns only, fixed effects as codes: no copy of the whole panel per fit
     lean = _model_frame(panel, _model_columns(pooled, "country", *skills), pooled["fixed_effects"])
     rows = []
-    for country, group in lean.groupby("country"):
+    groups = lean.groupby("country")
+    for country, group in tqdm(
+        groups, total=groups.ngroups, desc="premiums by skill", unit="country", disable=None
+    ):
         table = premium_by_skill(group, skills, **pooled)
         overall = premium_by(group.assign(_all="all"), "_all", **pooled).drop(columns="_all")
         rows.append(
@@ -143,7 +161,13 @@ def premium_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def next_year_outcomes(panel: pd.DataFrame) -> pd.DataFrame:
     """Person-years with the next year's country (adjacent years only) and the outcomes
-    ``emigrate_next`` (at home now, abroad next year) and ``return_next``."""
+    ``emigrate_next`` (at home now, abroad next year) and ``return_next`` (abroad now,
+    at home next year).
+
+    Only person-years whose country is known in both years are at risk: a job with no
+    location is neither a stay nor a move. The excluded person-years are counted in
+    ``unknown_location_counts``.
+    """
     steps = transitions(panel)  # rows at t with prev_country = country at t-1
     nxt = (
         steps[["user_id", "year", "country"]]
@@ -151,10 +175,24 @@ def next_year_outcomes(panel: pd.DataFrame) -> pd.DataFrame:
         .rename(columns={"country": "next_country"})
     )
     data = panel.merge(nxt, on=["user_id", "year"], how="inner")
+    data = data[data["country"].notna() & data["next_country"].notna() & data["origin"].notna()]
     home = data["country"] == data["origin"]
     data["emigrate_next"] = (home & (data["next_country"] != data["origin"])).astype(float)
     data["return_next"] = (~home & (data["next_country"] == data["origin"])).astype(float)
     return data
+
+
+def unknown_location_counts(panel: pd.DataFrame) -> dict[str, int]:
+    """Adjacent person-year pairs left out of the emigration and return risk sets
+    because the country is unknown in the first year, the second, or both."""
+    steps = transitions(panel)
+    now, before = steps["country"].isna(), steps["prev_country"].isna()
+    return {
+        "pairs": len(steps),
+        "unknown_first_year": int((before & ~now).sum()),
+        "unknown_second_year": int((now & ~before).sum()),
+        "unknown_both_years": int((now & before).sum()),
+    }
 
 
 def weighted_shares(data: pd.DataFrame, columns: list[str], by: list[str]) -> pd.DataFrame:
@@ -206,6 +244,7 @@ def profile_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
         if "job_change" in panel
         else panel.iloc[0:0]
     )
+    changers = changers[changers["country"].notna()]  # a job with no location is not abroad
     changers = changers.assign(abroad_employer=changers["country"] != HOME)
     job_changers = weighted_shares(changers, ["abroad_employer"], ["year", "ai"])
     return {
@@ -215,20 +254,38 @@ def profile_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
-def emigration_samples(
-    panel: pd.DataFrame, premiums: pd.DataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Person-years of workers of Korean origin with next year's outcomes and their pay
-    gain from moving (``pay_gain``, also as ``premium_gap``), split into those working
-    at home (at risk of emigrating) and those working abroad (at risk of returning).
+#: The compensation-mobility model (:mod:`analysis.estimate.mobility_model`): the pay gain
+#: of the worker's own skill set in the destination over home, and the controls of the
+#: emigration and return logits (AI-skilled workers of Korean origin).
+MOBILITY_MODEL: dict[str, object] = {
+    "destination": "USA",
+    "emigration_controls": ["year"],
+    "return_controls": ["year", "country"],
+    "methods": ["joint", "naive"],
+}
 
-    ``premiums`` are the by-skill premiums (``premium_by_skill.csv``); only the rows of
-    Korea and of the destination in ``SPEC["destination_for_pay_gain"]`` are used.
-    """
-    skills = skill_columns(panel)
-    dest = str(SPEC["destination_for_pay_gain"])
-    data = next_year_outcomes(panel[panel["origin"] == HOME])
-    data["pay_gain"] = pay_gain(data, premiums, skills=skills, destination=dest)
+
+def skill_set_pay(panel: pd.DataFrame) -> tuple[SkillPay, pd.DataFrame]:
+    """Skill-set premiums (:func:`analysis.estimate.skillpay.skill_set_premiums`) at home
+    and in the destination, pooled over years with the premium controls, and the
+    skill-set design of every panel row."""
+    design = skill_set_design(panel, skill_columns(panel))
+    kwargs = _premium_kwargs(panel, pooled=True)
+    countries = [HOME, str(MOBILITY_MODEL["destination"])]
+    pay = skill_set_premiums(panel, design, countries=countries, **kwargs)  # type: ignore[arg-type]
+    return pay, design
+
+
+def emigration_samples(
+    panel: pd.DataFrame, design: pd.DataFrame, difference: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Person-years of workers of Korean origin with next year's outcomes, the skill-set
+    design and their pay gain from moving (``pay_gain`` = ``z_i' d``, also as
+    ``premium_gap``), split into those working at home (at risk of emigrating) and those
+    working abroad (at risk of returning). Non-AI workers have a gain of zero."""
+    korean = panel["origin"] == HOME
+    data = next_year_outcomes(pd.concat([panel[korean], design[korean]], axis=1))
+    data["pay_gain"] = pay_gain_from_design(data[list(design.columns)], difference)
     data["premium_gap"] = data["pay_gain"]
     return data[data["country"] == HOME], data[data["country"] != HOME]
 
@@ -237,9 +294,46 @@ def emigration_samples(
 EMIGRATION_LOGIT: dict[str, list[str]] = {"regressors": ["ai", "pay_gain"], "categorical": ["year"]}
 
 
+def fit_mobility_models(
+    at_home: pd.DataFrame, abroad: pd.DataFrame, design_terms: list[str], difference, cov
+) -> dict[str, MobilityModel]:
+    """The joint and the naive compensation-mobility model on the AI workers."""
+    return {
+        method: fit_mobility_model(
+            at_home[at_home["ai"]],
+            abroad[abroad["ai"]],
+            design_terms=design_terms,
+            difference=difference,
+            difference_cov=cov,
+            emigration_controls=MOBILITY_MODEL["emigration_controls"],  # type: ignore[arg-type]
+            return_controls=MOBILITY_MODEL["return_controls"],  # type: ignore[arg-type]
+            method=method,
+        )
+        for method in MOBILITY_MODEL["methods"]  # type: ignore[attr-defined]
+    }
+
+
+def mobility_model_table(models: dict[str, MobilityModel]) -> pd.DataFrame:
+    """alpha, beta and the premium differences ``d`` of each method, one row a term."""
+    rows = []
+    for method, model in models.items():
+        terms = ["alpha", "beta"] + [f"d:{t}" for t in model.terms]
+        table = model.result(terms).tidy().assign(method=method)
+        for key in ("emigration_events", "return_events", "emigration_nobs", "return_nobs"):
+            table[key] = model.info[key]
+        table["separated_emigration"] = model.info["separated"]["emigration"]  # type: ignore[index]
+        table["separated_return"] = model.info["separated"]["return"]  # type: ignore[index]
+        rows.append(table)
+    return pd.concat(rows, ignore_index=True)
+
+
 def mobility_tables(panel: pd.DataFrame, premiums: pd.DataFrame) -> dict[str, pd.DataFrame]:
     skills = skill_columns(panel)
-    at_home, abroad = emigration_samples(panel, premiums)
+    pay, design = skill_set_pay(panel)
+    difference, cov = premium_difference(
+        pay, destination=str(MOBILITY_MODEL["destination"]), home=HOME
+    )
+    at_home, abroad = emigration_samples(panel, design, difference)
     fe = [c for c in ("year", "job_category", "highest_degree", "sex") if c in at_home]
     lpm = mobility_lpm(
         at_home,
@@ -260,7 +354,7 @@ def mobility_tables(panel: pd.DataFrame, premiums: pd.DataFrame) -> dict[str, pd
 
     # across skills: share of Korean-origin AI holders of each skill abroad (last year)
     last = int(panel["year"].max())
-    kr = panel[(panel["origin"] == HOME) & (panel["year"] == last)]
+    kr = panel[(panel["origin"] == HOME) & (panel["year"] == last) & panel["country"].notna()]
     home_prem = premiums[premiums["country"] == HOME].set_index("skill")
     points = []
     for skill in skills:
@@ -283,18 +377,18 @@ def mobility_tables(panel: pd.DataFrame, premiums: pd.DataFrame) -> dict[str, pd
     )
     skill_slope = slope.tidy().assign(points=len(points_frame))
 
-    counterfactual = pd.DataFrame()
+    models = fit_mobility_models(at_home, abroad, list(design.columns), difference, cov)
     by_country = premiums[(premiums["country"] == HOME) & (premiums["skill"] == "all")]
-    if len(at_home) and len(abroad) and len(by_country):
-        shifts = scenario_shifts(
-            float(by_country["premium_pct"].iloc[0]), SPEC["counterfactual_targets_pct"]
-        )  # type: ignore[arg-type]
-        ai_home, ai_abroad = at_home[at_home["ai"]], abroad[abroad["ai"]]
-        # constant + premium gap only: returns are rare (a dozen a year in a sample), and
-        # year effects would separate the return model
-        counterfactual = premium_counterfactual(ai_home, ai_abroad, scenarios=shifts)
+    shifts = scenario_shifts(
+        float(by_country["premium_pct"].iloc[0]), SPEC["counterfactual_targets_pct"]
+    )  # type: ignore[arg-type]
+    counterfactual = pd.concat(
+        [counterfactual_table(model, shifts) for model in models.values()], ignore_index=True
+    )
     return {
+        "premium_skill_set": pay.tidy(),
         "mobility_individual": individual,
+        "mobility_model": mobility_model_table(models),
         "mobility_skill_slope": skill_slope,
         "mobility_skill_points": plot,
         "counterfactual": counterfactual,
@@ -306,7 +400,8 @@ def bilateral_flows(panel: pd.DataFrame, premiums: pd.DataFrame) -> pd.DataFrame
     with the premium gap (destination minus origin premium of the skill)."""
     skills = skill_columns(panel)
     steps = transitions(panel)
-    steps = steps[steps["ai"] & (steps["prev_country"] != steps["country"])]
+    known = steps["prev_country"].notna() & steps["country"].notna()
+    steps = steps[known & steps["ai"] & (steps["prev_country"] != steps["country"])]
     countries = sorted(panel["country"].dropna().unique())
     years = sorted(steps["year"].unique()) if len(steps) else []
     grid = pd.MultiIndex.from_product(
@@ -378,7 +473,11 @@ TABLE_SOURCES: dict[str, str] = {
     "(analysis.estimate.stage.mobility_tables)",
     "mobility_skill_slope": "analysis.estimate.mobility.share_premium_slope",
     "mobility_skill_points": "analysis.estimate.mobility.share_premium_slope",
-    "counterfactual": "analysis.estimate.counterfactual.premium_counterfactual",
+    "premium_skill_set": "analysis.estimate.skillpay.skill_set_premiums "
+    "(analysis.estimate.stage.skill_set_pay)",
+    "mobility_model": "analysis.estimate.mobility_model.fit_mobility_model "
+    "(analysis.estimate.stage.fit_mobility_models)",
+    "counterfactual": "analysis.estimate.mobility_model.counterfactual_table",
     "bilateral_flows": "analysis.estimate.stage.bilateral_flows",
     "gravity": "analysis.estimate.mobility.gravity_ppml (analysis.estimate.stage.gravity_table)",
 }
@@ -391,24 +490,38 @@ def run_estimates(
     panel_dir, out_dir = Path(panel_dir), Path(out_dir)
     panel = prepare_panel(pd.read_parquet(panel_dir / "panel.parquet"))
     tables: dict[str, pd.DataFrame] = {}
+    population = load_population()
+
+    def workforce_tables() -> dict[str, pd.DataFrame]:
+        return {
+            "stocks": stocks(panel),
+            "flows_ai": flows(panel, only_ai=True, population=population),
+            "flows_all": flows(panel, only_ai=False, population=population),
+            "overseas_share": overseas_share(panel),
+            "overseas_destinations": overseas_by_destination(panel),
+            **profile_tables(panel),
+        }
+
+    def gravity_tables() -> dict[str, pd.DataFrame]:
+        bilateral = bilateral_flows(panel, tables["premium_by_skill"])
+        return {"bilateral_flows": bilateral, "gravity": gravity_table(bilateral)}
+
+    steps: list[tuple[str, Callable[[], dict[str, pd.DataFrame]]]] = [
+        ("premiums by country, year and skill", lambda: premium_tables(panel)),
+        ("stocks, flows and overseas shares", workforce_tables),
+        (
+            "mobility, compensation-mobility model and counterfactuals",
+            lambda: mobility_tables(panel, tables["premium_by_skill"]),
+        ),
+        ("bilateral flows (PPML gravity)", gravity_tables),
+    ]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*singleton.*")
-        log("estimate: premiums by country, year and skill")
-        tables.update(premium_tables(panel))
-        log("estimate: stocks, flows and overseas shares")
-        population = load_population()
-        tables["stocks"] = stocks(panel)
-        tables["flows_ai"] = flows(panel, only_ai=True, population=population)
-        tables["flows_all"] = flows(panel, only_ai=False, population=population)
-        tables["overseas_share"] = overseas_share(panel)
-        tables["overseas_destinations"] = overseas_by_destination(panel)
-        tables.update(profile_tables(panel))
-        log("estimate: mobility, compensation-mobility link and counterfactuals")
-        tables.update(mobility_tables(panel, tables["premium_by_skill"]))
-        log("estimate: bilateral flows (PPML gravity)")
-        bilateral = bilateral_flows(panel, tables["premium_by_skill"])
-        tables["bilateral_flows"] = bilateral
-        tables["gravity"] = gravity_table(bilateral)
+        for number, (label, step) in enumerate(steps, start=1):
+            begin = time.perf_counter()
+            log(f"estimate [{number}/{len(steps)}]: {label} ...")
+            tables.update(step())
+            log(f"estimate [{number}/{len(steps)}]: {label}: {time.perf_counter() - begin:.1f} s")
     written = {}
     for name, frame in tables.items():
         written[name] = write_frame_atomic(frame.round(10), out_dir / f"{name}.csv")
@@ -428,6 +541,9 @@ def run_estimates(
             for name, frame in tables.items()
         },
         "panel_rows": len(panel),
+        # adjacent person-years of Korean-origin workers left out of the emigration and
+        # return risk sets because a year has no known location
+        "mobility_unknown_location": unknown_location_counts(panel[panel["origin"] == HOME]),
         "persons": int(panel["user_id"].nunique()),
     }
     write_atomic(

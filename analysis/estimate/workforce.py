@@ -138,7 +138,9 @@ def flows(
         base = panel[panel[ai].astype(bool)]
     else:
         base = panel
-    moved = steps[steps["prev_country"] != steps[country]]
+    # a year with no known location is neither a stay nor a move
+    known = steps["prev_country"].notna() & steps[country].notna()
+    moved = steps[known & (steps["prev_country"] != steps[country])]
     out_w = moved.groupby(["prev_country", year])[weight]
     in_w = moved.groupby([country, year])[weight]
     outflow = pd.DataFrame(
