@@ -46,7 +46,13 @@ def pay_gain(
     ai: str = "ai",
     premium_column: str = "estimate",
 ) -> pd.Series:
-    """Log-point premium gain from moving, for each row of ``panel``.
+    """Log-point premium gain from moving, for each row of ``panel``, from by-skill
+    premiums of *holders* (``premium_by_skill``).
+
+    Holders' premiums absorb the premiums of the clusters held with each one, so this
+    gain is a squeezed proxy of a worker's own gain; the compensation-mobility model
+    uses :func:`analysis.estimate.skillpay.pay_gain_from_design` instead
+    (``docs/compensation-mobility.md``).
 
     For an AI worker holding skill clusters ``k`` (boolean columns ``skills``) and working
     in ``home``, the gain is the mean over their clusters of

@@ -201,6 +201,8 @@ def counterfactual(estimates: str | Path) -> plt.Figure:
     """Korea's emigration rate and long-run overseas share under higher premiums."""
     style.apply()
     table = pd.read_csv(Path(estimates) / "counterfactual.csv")
+    if "model" in table:  # the joint model; the naive one is in the table for contrast
+        table = table[table["model"] == "joint"]
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
     for ax, quantity, label in (
         (axes[0], "emigration_rate", "emigration (% a year)"),
