@@ -54,40 +54,40 @@ def true_overseas_share(stocks: pd.DataFrame, origin: str, year: int) -> float:
     return float(100 * abroad / rows["persons"].sum())
 
 
-def true_emigration_rate(model: World, rows: pd.DataFrame, shift: float = 0.0) -> np.ndarray:
-    """The world's probability that each Korean-origin worker at home in year t (a row of
-    ``rows``) works abroad in t + 1, with Korea's AI premium raised by ``shift`` log
-    points; computed with the world's own choice model at the worker's skills."""
+def _next_year_choice(model: World, rows: pd.DataFrame, location: np.ndarray, shift: float):
+    """persons x countries: the world's probabilities of each location in t + 1 for
+    Korean-origin workers (rows of year t at ``location``), with Korea's AI premium
+    raised by ``shift`` log points, at the worker's skills."""
     home = model.countries.index(HOME)
-    out = np.zeros(len(rows))
+    out = np.zeros((len(rows), model.n_countries))
     for year, idx in rows.groupby("year").indices.items():
         group = rows.iloc[idx]
         premium = model.premium_matrix(int(year) + 1, group[cluster_columns(model)].to_numpy(bool))
         premium[:, home] += shift
         premium *= group["ai"].to_numpy(bool)[:, None]
-        location = np.full(len(group), home)
-        prob = model.location_choice_probabilities(int(year) + 1, location, location, premium)
-        out[idx] = 1.0 - prob[:, home]
+        origin = np.full(len(group), home)
+        out[idx] = model.location_choice_probabilities(
+            int(year) + 1, location[idx], origin, premium
+        )
     return out
+
+
+def true_emigration_rate(model: World, rows: pd.DataFrame, shift: float = 0.0) -> np.ndarray:
+    """The world's probability that each Korean-origin worker at home in year t (a row of
+    ``rows``) works abroad in t + 1, with Korea's AI premium raised by ``shift`` log
+    points; computed with the world's own choice model at the worker's skills."""
+    home = model.countries.index(HOME)
+    location = np.full(len(rows), home)
+    return 1.0 - _next_year_choice(model, rows, location, shift)[:, home]
 
 
 def true_return_rate(model: World, rows: pd.DataFrame, shift: float = 0.0) -> np.ndarray:
     """The world's probability that each Korean-origin worker abroad in year t (a row of
     ``rows``, with its ``country``) works in Korea in t + 1, with Korea's AI premium
     raised by ``shift`` log points."""
-    home = model.countries.index(HOME)
     index = {c: i for i, c in enumerate(model.countries)}
-    out = np.zeros(len(rows))
-    for year, idx in rows.groupby("year").indices.items():
-        group = rows.iloc[idx]
-        premium = model.premium_matrix(int(year) + 1, group[cluster_columns(model)].to_numpy(bool))
-        premium[:, home] += shift
-        premium *= group["ai"].to_numpy(bool)[:, None]
-        location = group["country"].map(index).to_numpy(int)
-        origin = np.full(len(group), home)
-        prob = model.location_choice_probabilities(int(year) + 1, location, origin, premium)
-        out[idx] = prob[:, home]
-    return out
+    location = rows["country"].map(index).to_numpy(int)
+    return _next_year_choice(model, rows, location, shift)[:, model.countries.index(HOME)]
 
 
 def mobility_response(model: World) -> float:

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse, stats
 
+from analysis.estimate.mobility import numerical_gradient
 from analysis.estimate.results import RegressionResult
 
 
@@ -395,13 +396,6 @@ def _full(sub: np.ndarray, base: np.ndarray, free: np.ndarray) -> np.ndarray:
     out = base.copy()
     out[free] = sub
     return out
-
-
-def numerical_gradient(func, theta: np.ndarray, step: float = 1e-6) -> np.ndarray:
-    """Central-difference Jacobian of a vector function of the parameters."""
-    return np.column_stack(
-        [(func(theta + step * e) - func(theta - step * e)) / (2 * step) for e in np.eye(len(theta))]
-    )
 
 
 #: The counterfactual quantities, in the order :func:`counterfactual_table` reports them.
