@@ -219,3 +219,12 @@ def test_calibrated_moment_matches_its_target(default_moments, figure_id):
     moment = default_moments[figure_id]
     z = (moment.value - target) / moment.std_error
     assert abs(z) < 3.5, f"{figure_id}: measured {moment.value:.4g} vs {target:.4g} (z={z:.2f})"
+
+
+def test_chunks_in_parallel_write_the_same_bytes(tmp_path):
+    """Chunks simulated by two processes give the files one process writes."""
+    scale = 0.45  # about 100,000 persons: three chunks
+    serial = write_synthetic_delivery(tmp_path / "one", seed=5, scale=scale, workers=1)
+    parallel = write_synthetic_delivery(tmp_path / "two", seed=5, scale=scale, workers=2)
+    assert serial["tables"]["users"]["files"] >= 3
+    assert parallel["files"] == serial["files"]

@@ -25,9 +25,13 @@ Examples
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -74,6 +78,76 @@ def _origins(world: World, scale: float, seed: int) -> np.ndarray:
     return origins[rng.permutation(len(origins))]
 
 
+#: Most processes :func:`write_synthetic_delivery` starts by default.
+MAX_WORKERS = 4
+
+
+@dataclass
+class _ChunkJob:
+    """What every chunk needs: the world, the observer and where to write."""
+
+    world: World
+    observer: Observer
+    origins: np.ndarray
+    chunk_size: int
+    seed: int
+    schema: str
+    fmt: str
+    tmp: Path
+
+    def __call__(self, chunk: int) -> tuple[int, dict[str, pd.DataFrame]]:
+        """Simulate, observe and write chunk ``chunk``; return its truth tables."""
+        lo = chunk * self.chunk_size
+        hi = min((chunk + 1) * self.chunk_size, len(self.origins))
+        sim = self.world.simulate_chunk(self.origins[lo:hi], FIRST_USER_ID + lo, chunk)
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, chunk, 1]))
+        tables, bad = self.observer.observe(sim, rng)
+        suffix = "parquet" if self.fmt == "parquet" else "csv"
+        for name, frame in tables.items():
+            if self.schema == "versioned":
+                frame = frame.rename(columns=VERSIONED.get(name, {}))
+            stem = TABLE_STEMS[name]
+            _write_table(frame, self.tmp / stem / f"{stem}_{chunk:04d}_part_00.{suffix}", self.fmt)
+        first, last = config.DEFAULT_YEARS
+        truth = truth_tables(
+            self.world, sim, self.observer.population_factor, range(first, last + 1)
+        )
+        observed = sim["persons"][sim["persons"]["user_id"].isin(tables["users"]["user_id"])]
+        _write_table(
+            observed.reset_index(drop=True),
+            self.tmp / "_truth" / "persons" / f"persons_{chunk:04d}.parquet",
+            "parquet",
+        )
+        return chunk, {"stocks": truth["stocks"], "moves": truth["moves"], "malformed": bad}
+
+
+def _run_chunks(
+    job: _ChunkJob, n_chunks: int, workers: int | None
+) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
+    """Chunks in order, from ``workers`` forked processes (in this process for one)."""
+    if workers is None:
+        workers = min(MAX_WORKERS, os.cpu_count() or 1)
+    workers = max(1, min(workers, n_chunks))
+    if workers == 1 or "fork" not in mp.get_all_start_methods():
+        yield from map(job, range(n_chunks))
+        return
+    global _FORKED_JOB
+    _FORKED_JOB = job  # forked workers inherit it: the world is not pickled per chunk
+    try:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) as pool:
+            yield from pool.map(_run_forked_chunk, range(n_chunks))
+    finally:
+        _FORKED_JOB = None
+
+
+_FORKED_JOB: _ChunkJob | None = None
+
+
+def _run_forked_chunk(chunk: int) -> tuple[int, dict[str, pd.DataFrame]]:
+    assert _FORKED_JOB is not None
+    return _FORKED_JOB(chunk)
+
+
 def write_synthetic_delivery(
     out: str | Path,
     *,
@@ -83,6 +157,7 @@ def write_synthetic_delivery(
     schema: Literal["unversioned", "versioned"] = "unversioned",
     params: Params | None = None,
     progress: bool = False,
+    workers: int | None = None,
 ) -> dict:
     """Simulate the world and write a delivery folder; returns the manifest.
 
@@ -98,6 +173,12 @@ def write_synthetic_delivery(
         versioned (``role_k1500_v2``, ``skill_k35000``) column names.
     params
         Parameters (default: the package's ``params.toml``).
+    progress
+        Print the chunks written to stderr.
+    workers
+        Processes simulating chunks side by side (default: one per core, at most
+        :data:`MAX_WORKERS`). Every chunk has its own random stream and file, so the
+        delivery is byte-identical whatever the number of workers.
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
@@ -115,33 +196,16 @@ def write_synthetic_delivery(
     origins = _origins(world, scale, seed)
     chunk_size = int(params.value("world", "chunk_persons"))
     n_chunks = max(1, -(-len(origins) // chunk_size))
-    first, last = config.DEFAULT_YEARS
     stocks, moves, malformed = [], [], []
-    suffix = "parquet" if fmt == "parquet" else "csv"
-    for chunk in range(n_chunks):
-        lo, hi = chunk * chunk_size, min((chunk + 1) * chunk_size, len(origins))
-        sim = world.simulate_chunk(origins[lo:hi], FIRST_USER_ID + lo, chunk)
-        rng = np.random.default_rng(np.random.SeedSequence([seed, chunk, 1]))
-        tables, bad = observer.observe(sim, rng)
-        for name, frame in tables.items():
-            frame = (
-                frame.rename(columns=VERSIONED.get(name, {})) if schema == "versioned" else frame
-            )
-            stem = TABLE_STEMS[name]
-            _write_table(frame, tmp / stem / f"{stem}_{chunk:04d}_part_00.{suffix}", fmt)
-        truth = truth_tables(world, sim, observer.population_factor, range(first, last + 1))
+    job = _ChunkJob(world, observer, origins, chunk_size, seed, schema, fmt, tmp)
+    for done, (chunk, truth) in enumerate(_run_chunks(job, n_chunks, workers), start=1):
         stocks.append(truth["stocks"])
         moves.append(truth["moves"])
-        malformed.append(bad)
-        observed = sim["persons"][sim["persons"]["user_id"].isin(tables["users"]["user_id"])]
-        _write_table(
-            observed.reset_index(drop=True),
-            tmp / "_truth" / "persons" / f"persons_{chunk:04d}.parquet",
-            "parquet",
-        )
+        malformed.append(truth["malformed"])
         if progress:
+            hi = min((chunk + 1) * chunk_size, len(origins))
             print(
-                f"\rsynth: chunk {chunk + 1}/{n_chunks} ({hi:,} of {len(origins):,} persons)",
+                f"\rsynth: chunk {done}/{n_chunks} ({hi:,} of {len(origins):,} persons)",
                 end="",
                 file=sys.stderr,
             )
