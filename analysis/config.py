@@ -47,6 +47,10 @@ PUBLISHED_FIGURES_CSV: Path = DATA_RAW / "published_figures.csv"
 #: environment variable (or a ``--path`` argument) points at a local copy.
 WORLDBANK_ENV_VAR: str = "WORLDBANK_TALENT_MIGRATION_XLSX"
 
+#: DuckDB's memory limit in the clean and estimate stages (DuckDB takes 80% of RAM
+#: otherwise); beyond it DuckDB spills to disk. ``ANALYSIS_DUCKDB_MEMORY_LIMIT`` overrides.
+DUCKDB_MEMORY_LIMIT: str = os.environ.get("ANALYSIS_DUCKDB_MEMORY_LIMIT", "3GB")
+
 #: Default seed of every random process in the package.
 DEFAULT_SEED: int = 20251205
 #: Default analysis window, inclusive (the BOK report covers 2010-2024).

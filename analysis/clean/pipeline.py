@@ -161,7 +161,8 @@ def clean_delivery(
         ``None``; see :func:`analysis.clean.engine.spark_session`).
     memory_limit, threads
         DuckDB resource limits (reading, staging, writing, and the whole cleaning on
-        ``engine="duckdb"``). Spilled data goes to ``<out>/_tmp``.
+        ``engine="duckdb"``; default memory limit
+        :data:`analysis.config.DUCKDB_MEMORY_LIMIT`). Spilled data goes to ``<out>/_tmp``.
     keep_staging
         Keep ``<out>/_staging`` (the valid tables as parquet, rows in no particular
         order) instead of removing it.
@@ -186,7 +187,11 @@ def clean_delivery(
     out.mkdir(parents=True, exist_ok=True)
     staging, tmp = out / "_staging", out / "_tmp"
     show = Progress(enabled=progress)
-    writer = connect_duckdb(memory_limit=memory_limit, threads=threads, temp_directory=tmp)
+    writer = connect_duckdb(
+        memory_limit=memory_limit or config.DUCKDB_MEMORY_LIMIT,
+        threads=threads,
+        temp_directory=tmp,
+    )
     try:
         with show.step(f"read and validate {delivery_dir}"):
             delivery = read_delivery(delivery_dir, con=writer.con)
