@@ -88,6 +88,17 @@ def test_lpm_is_the_fixed_effects_regression(persons):
         assert res.std_errors[term] == pytest.approx(ref.bse[term], abs=1e-6)
 
 
+def test_lpm_from_normal_equations_equals_pyfixest(persons):
+    kwargs = {"fixed_effects": ["year"], "weights": "w", "cluster": "pid"}
+    memory = mobility_lpm(persons, "abroad", ["ai", "gain_ai"], **kwargs)
+    engine = mobility_lpm(persons, "abroad", ["ai", "gain_ai"], engine="duckdb", **kwargs)
+    np.testing.assert_allclose(engine.params, memory.params, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(engine.std_errors, memory.std_errors, rtol=1e-8)
+    assert engine.nobs == memory.nobs
+    with pytest.raises(ValueError, match="engine must be"):
+        mobility_lpm(persons, "abroad", ["ai"], engine="spark")
+
+
 def test_share_premium_slope():
     points = pd.DataFrame(
         {

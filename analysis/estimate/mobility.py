@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 import statsmodels.api as sm
+from scipy import sparse
 
 from analysis.estimate.premium import exact_demeaner, fit_feols
 from analysis.estimate.results import RegressionResult
@@ -97,14 +98,46 @@ def mobility_lpm(
     weights: str | None = "weight",
     cluster: str | None = "user_id",
     demeaner: object | None = None,
+    engine: str = "pyfixest",
 ) -> RegressionResult:
-    """Linear probability model of a 0/1 ``outcome`` with fixed effects (pyfixest;
-    ``demeaner`` as in :func:`analysis.estimate.premium.fit_feols`)."""
+    """Linear probability model of a 0/1 ``outcome`` with fixed effects.
+
+    ``engine="pyfixest"`` fits it in memory (``demeaner`` as in
+    :func:`analysis.estimate.premium.fit_feols`); ``engine="duckdb"`` from its normal
+    equations in DuckDB (:func:`analysis.estimate.normal_equations.feols_by`, clustered
+    by ``cluster``), with the same estimates and standard errors (singleton rows kept)
+    and memory that does not grow with the fixed-effect demeaning of every row.
+    """
     used = [outcome, *regressors, *fixed_effects] + [c for c in (weights, cluster) if c]
     frame = data[list(dict.fromkeys(used))].copy()
     for col in [outcome, *regressors]:
         if frame[col].dtype == bool:
             frame[col] = frame[col].astype(float)
+    if engine == "duckdb":
+        if not cluster:
+            raise ValueError("engine='duckdb' needs a cluster column")
+        import duckdb
+
+        from analysis.estimate.normal_equations import feols_by
+
+        con = duckdb.connect(config={"memory_limit": "1GB"})
+        try:
+            con.register("lpm_rows", frame)
+            result = feols_by(
+                con,
+                "lpm_rows",
+                outcome,
+                list(regressors),
+                fixed_effects=fixed_effects,
+                weights=weights,
+                cluster=cluster,
+            )[()]
+        finally:
+            con.close()
+        result.estimator = "normal equations in DuckDB (linear probability model)"
+        return result
+    if engine != "pyfixest":
+        raise ValueError(f"engine must be 'pyfixest' or 'duckdb', got {engine!r}")
     result, _ = fit_feols(
         frame,
         outcome,
@@ -149,42 +182,62 @@ def fit_logit(
     """Weighted logit (GLM point estimates) with a sandwich covariance written out here,
     because statsmodels does not fully support robust covariances with ``var_weights``:
     clustered by ``cluster`` (factor G/(G-1) (N-1)/(N-K), the convention of statsmodels
-    and Stata) or HC1 (factor N/(N-K)). Rows with missing values are dropped."""
+    and Stata) or HC1 (factor N/(N-K)). Rows with missing values are dropped.
+
+    The fit runs on cells: rows with the same regressors, controls and categories share
+    a design row, so the GLM sees one row per cell (its weighted mean outcome, weighted
+    by its sum of weights), which has the same estimating equations as the rows; the
+    clustered scores sum each row's ``w (y - p)`` by person and cell (a sparse matrix).
+    Memory grows with the cells, not with the rows. ``LogitFit.X`` and ``.weights`` are
+    the cells' design and weights, so weighted averages over them are averages over
+    the rows.
+    """
     used = list(
         dict.fromkeys(
             [outcome, *regressors, *controls, *categorical] + [c for c in (weights, cluster) if c]
         )
     )
     frame = data[used].dropna()
-    X = frame[list(regressors) + list(controls)].astype(float)
+    keys = list(dict.fromkeys([*regressors, *controls, *categorical]))
+    codes = frame.groupby(keys, sort=True, observed=True).ngroup().to_numpy()
+    n_cells = int(codes.max()) + 1 if len(codes) else 0
+    first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
+    cells = frame.iloc[first]
+    X = cells[list(regressors) + list(controls)].astype(float)
     if categorical:
         X = pd.concat(
-            [X, pd.get_dummies(frame[list(categorical)].astype(str), drop_first=True, dtype=float)],
+            [X, pd.get_dummies(cells[list(categorical)].astype(str), drop_first=True, dtype=float)],
             axis=1,
         )
     X = sm.add_constant(X, has_constant="add")
     y = frame[outcome].astype(float).to_numpy()
     w = frame[weights].to_numpy(float) if weights else np.ones(len(frame))
-    beta = sm.GLM(y, X, family=sm.families.Binomial(), var_weights=w).fit().params.to_numpy()
+    cell_w = np.bincount(codes, weights=w, minlength=n_cells)
+    cell_y = np.bincount(codes, weights=w * y, minlength=n_cells) / cell_w
+    beta = (
+        sm.GLM(cell_y, X, family=sm.families.Binomial(), var_weights=cell_w).fit().params.to_numpy()
+    )
     Xv = X.to_numpy()
     p = 1 / (1 + np.exp(-Xv @ beta))
-    bread = np.linalg.inv((Xv * (w * p * (1 - p))[:, None]).T @ Xv)
-    scores = Xv * (w * (y - p))[:, None]
-    n, k = Xv.shape
+    bread = np.linalg.inv((Xv * (cell_w * p * (1 - p))[:, None]).T @ Xv)
+    u = w * (y - p[codes])  # each row's score is u x_(its cell)
+    n, k = len(frame), Xv.shape[1]
     if cluster:
-        summed = pd.DataFrame(scores).groupby(frame[cluster].to_numpy()).sum().to_numpy()
-        g = summed.shape[0]
+        person = pd.factorize(frame[cluster])[0]
+        g = int(person.max()) + 1
+        by_person = sparse.csr_matrix((u, (person, codes)), shape=(g, n_cells))
+        summed = by_person @ Xv
         meat = summed.T @ summed
         factor = g / (g - 1) * (n - 1) / (n - k)
     else:
-        meat = scores.T @ scores
+        meat = (Xv * np.bincount(codes, weights=u**2, minlength=n_cells)[:, None]).T @ Xv
         factor = n / (n - k)
     return LogitFit(
         beta=beta,
         cov=factor * bread @ meat @ bread,
         names=list(X.columns),
         X=Xv,
-        weights=w,
+        weights=cell_w,
         nobs=n,
         vcov_type=f"cluster: {cluster}" if cluster else "hetero",
     )
