@@ -11,11 +11,13 @@ table with the function and specification behind it.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -32,6 +34,7 @@ from analysis.estimate.mobility_model import (
     counterfactual_table,
     fit_mobility_model,
 )
+from analysis.estimate.panel_frame import panel_columns, read_panel_frame
 from analysis.estimate.premium import (
     EXACT_FIXEF_TOL,
     _model_columns,
@@ -40,7 +43,17 @@ from analysis.estimate.premium import (
     premium_by,
     premium_by_skill,
 )
+from analysis.estimate.premium_engine import (
+    connect,
+    premium_by_engine,
+    premium_view,
+    skill_premiums_engine,
+    skill_set_pay_engine,
+)
 from analysis.estimate.skillpay import (
+    COUNT_TERMS,
+    SHARE_PREFIX,
+    UNLISTED,
     SkillPay,
     pay_gain_from_design,
     premium_difference,
@@ -67,9 +80,10 @@ SPEC: dict[str, object] = {
     "premium_year_by_country": config.DEFAULT_YEARS[1],
     "weights": "weight (sampling weight of the person)",
     "cluster": "user_id",
-    "fixed_effects_solver": "pyfixest with LsmrDemeaner(backend='within'), tolerance "
-    f"{EXACT_FIXEF_TOL:g}: equal to the dummy-variable regression (pyfixest's default "
-    "alternating projections stop at 1e-6)",
+    "fixed_effects_solver": "normal equations in DuckDB with every fixed effect as "
+    "indicators (analysis.estimate.normal_equations), clustered scores by a second pass; "
+    "equal to pyfixest's dummy-variable regression with fixef_rm='none' (singleton rows "
+    "are kept: they change no estimate; pyfixest's default drops them from N and K)",
     "mobility_model": "joint pseudo-likelihood of the skill-set pay equations (home and "
     "destination) and the emigration and return logits of AI workers of Korean origin; "
     "the naive plug-in estimator beside it (docs/compensation-mobility.md)",
@@ -108,6 +122,15 @@ def prepare_panel(panel: pd.DataFrame) -> pd.DataFrame:
 
 def skill_columns(panel: pd.DataFrame) -> list[str]:
     return sorted(c for c in panel.columns if c.startswith("ai_") and panel[c].dtype == bool)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with categorical columns as text: the subsets handed to the model
+    fitters (a fraction of the panel) behave exactly as an uncompressed panel."""
+    categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not categorical:
+        return frame
+    return frame.assign(**{c: frame[c].astype(object) for c in categorical})
 
 
 def _premium_kwargs(panel: pd.DataFrame, pooled: bool) -> dict[str, object]:
@@ -168,13 +191,19 @@ def next_year_outcomes(panel: pd.DataFrame) -> pd.DataFrame:
     location is neither a stay nor a move. The excluded person-years are counted in
     ``unknown_location_counts``.
     """
-    steps = transitions(panel)  # rows at t with prev_country = country at t-1
-    nxt = (
-        steps[["user_id", "year", "country"]]
-        .assign(year=lambda d: d["year"] - 1)
-        .rename(columns={"country": "next_country"})
+    keys = [c for c in ("user_id", "year", "country", "prev_year_observed", "prev_country")]
+    steps = transitions(panel[[c for c in keys if c in panel]])  # rows at t with t-1 seen
+    # the country of (person, t + 1), looked up for every row (t): no copy of the panel
+    following = pd.Series(
+        steps["country"].array,
+        index=pd.MultiIndex.from_arrays(
+            [steps["user_id"].to_numpy(), steps["year"].to_numpy() - 1]
+        ),
     )
-    data = panel.merge(nxt, on=["user_id", "year"], how="inner")
+    rows = pd.MultiIndex.from_arrays([panel["user_id"].to_numpy(), panel["year"].to_numpy()])
+    has_next = rows.isin(following.index)
+    next_country = following.reindex(rows[has_next]).array
+    data = panel[has_next].assign(next_country=next_country)
     data = data[data["country"].notna() & data["next_country"].notna() & data["origin"].notna()]
     home = data["country"] == data["origin"]
     data["emigrate_next"] = (home & (data["next_country"] != data["origin"])).astype(float)
@@ -199,7 +228,7 @@ def weighted_shares(data: pd.DataFrame, columns: list[str], by: list[str]) -> pd
     """Weighted share (percent) of rows where each boolean column holds, with the
     linearised standard error of a ratio, by group."""
     rows = []
-    for key, group in data.groupby(by, sort=True):
+    for key, group in data.groupby(by, sort=True, observed=True):
         key = key if isinstance(key, tuple) else (key,)
         w = group["weight"].to_numpy(float)
         for col in columns:
@@ -223,7 +252,7 @@ def profile_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
     skills = skill_columns(panel)
     ai = panel[panel["ai"]]
     skill_shares = weighted_shares(ai, skills, ["country", "year"])
-    kor_ai = ai[ai["country"] == HOME]
+    kor_ai = _as_text(ai[ai["country"] == HOME])
     degree = pd.get_dummies(kor_ai["highest_degree"], prefix="degree").astype(bool)
     field = (
         pd.get_dummies(kor_ai["field"], prefix="field").astype(bool)
@@ -284,10 +313,33 @@ def emigration_samples(
     ``premium_gap``), split into those working at home (at risk of emigrating) and those
     working abroad (at risk of returning). Non-AI workers have a gain of zero."""
     korean = panel["origin"] == HOME
-    data = next_year_outcomes(pd.concat([panel[korean], design[korean]], axis=1))
+    data = next_year_outcomes(pd.concat([panel[korean], design.loc[korean]], axis=1))
     data["pay_gain"] = pay_gain_from_design(data[list(design.columns)], difference)
     data["premium_gap"] = data["pay_gain"]
     return data[data["country"] == HOME], data[data["country"] != HOME]
+
+
+def skill_set_design_terms(skills: list[str]) -> list[str]:
+    """Every column :func:`analysis.estimate.skillpay.skill_set_design` can make."""
+    return [SHARE_PREFIX + s for s in skills] + [*COUNT_TERMS, UNLISTED]
+
+
+def mobility_samples(
+    panel: pd.DataFrame, skills: list[str], difference: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`emigration_samples` in the memory of the panel's Korean rows: the
+    person-years at home of workers of Korean origin with their outcomes and pay gain
+    (``z_i' d``; zero for non-AI workers), and the AI workers' person-years at home and
+    abroad with their skill-set design (built for AI rows only)."""
+    data = next_year_outcomes(panel[panel["origin"] == HOME])
+    ai = data["ai"].to_numpy(bool)
+    design = skill_set_design(data.loc[ai], skills)
+    data["pay_gain"] = 0.0
+    data.loc[ai, "pay_gain"] = pay_gain_from_design(design, difference)
+    data["premium_gap"] = data["pay_gain"]
+    ai_rows = pd.concat([data.loc[ai], design], axis=1)
+    home = (ai_rows["country"] == HOME).to_numpy()
+    return data[(data["country"] == HOME).to_numpy()], ai_rows[home], ai_rows[~home]
 
 
 #: The individual emigration logit: regressors and categorical controls.
@@ -327,20 +379,33 @@ def mobility_model_table(models: dict[str, MobilityModel]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def mobility_tables(panel: pd.DataFrame, premiums: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def mobility_tables(
+    panel: pd.DataFrame, premiums: pd.DataFrame, pay: SkillPay | None = None
+) -> dict[str, pd.DataFrame]:
+    """The compensation-mobility tables. ``pay`` (the skill-set premiums at home and in
+    the destination) is estimated from ``panel`` when not given; the design is built
+    for workers of Korean origin only, the rows the mobility samples use."""
     skills = skill_columns(panel)
-    pay, design = skill_set_pay(panel)
+    needed = [
+        "user_id", "year", "country", "origin", "prev_country", "prev_year_observed",
+        "weight", "ai", "job_category", "highest_degree", "sex", *skills,
+    ]  # fmt: skip
+    if pay is None:
+        pay, _ = skill_set_pay(panel)
+    last = int(panel["year"].max())
+    panel = panel.loc[panel["origin"] == HOME, [c for c in needed if c in panel]]
     difference, cov = premium_difference(
         pay, destination=str(MOBILITY_MODEL["destination"]), home=HOME
     )
-    at_home, abroad = emigration_samples(panel, design, difference)
+    at_home, ai_at_home, ai_abroad = mobility_samples(panel, skills, difference)
+    design_terms = [t for t in ai_at_home.columns if t in set(skill_set_design_terms(skills))]
     fe = [c for c in ("year", "job_category", "highest_degree", "sex") if c in at_home]
     lpm = mobility_lpm(
         at_home,
         "emigrate_next",
         ["ai", "pay_gain"],
         fixed_effects=fe,
-        demeaner=exact_demeaner(EXACT_FIXEF_TOL),
+        engine="duckdb",
     )
     ame = logit_ame(at_home, "emigrate_next", **EMIGRATION_LOGIT)
     individual = pd.concat(
@@ -353,7 +418,6 @@ def mobility_tables(panel: pd.DataFrame, premiums: pd.DataFrame) -> dict[str, pd
     individual.insert(0, "outcome", "emigrate_next")
 
     # across skills: share of Korean-origin AI holders of each skill abroad (last year)
-    last = int(panel["year"].max())
     kr = panel[(panel["origin"] == HOME) & (panel["year"] == last) & panel["country"].notna()]
     home_prem = premiums[premiums["country"] == HOME].set_index("skill")
     points = []
@@ -377,7 +441,7 @@ def mobility_tables(panel: pd.DataFrame, premiums: pd.DataFrame) -> dict[str, pd
     )
     skill_slope = slope.tidy().assign(points=len(points_frame))
 
-    models = fit_mobility_models(at_home, abroad, list(design.columns), difference, cov)
+    models = fit_mobility_models(ai_at_home, ai_abroad, design_terms, difference, cov)
     by_country = premiums[(premiums["country"] == HOME) & (premiums["skill"] == "all")]
     shifts = scenario_shifts(
         float(by_country["premium_pct"].iloc[0]), SPEC["counterfactual_targets_pct"]
@@ -399,7 +463,9 @@ def bilateral_flows(panel: pd.DataFrame, premiums: pd.DataFrame) -> pd.DataFrame
     """Weighted moves of AI workers origin x destination x skill x year, zeros included,
     with the premium gap (destination minus origin premium of the skill)."""
     skills = skill_columns(panel)
-    steps = transitions(panel)
+    needed = ["user_id", "year", "country", "ai", "weight", *skills]
+    needed += [c for c in ("prev_country", "prev_year_observed") if c in panel]
+    steps = transitions(panel[needed])
     known = steps["prev_country"].notna() & steps["country"].notna()
     steps = steps[known & steps["ai"] & (steps["prev_country"] != steps["country"])]
     countries = sorted(panel["country"].dropna().unique())
@@ -413,7 +479,7 @@ def bilateral_flows(panel: pd.DataFrame, premiums: pd.DataFrame) -> pd.DataFrame
     for skill in skills:
         moved = steps[steps[skill]]
         counts.append(
-            moved.groupby(["prev_country", "country", "year"])["weight"]
+            moved.groupby(["prev_country", "country", "year"], observed=True)["weight"]
             .sum()
             .rename("flow")
             .reset_index()
@@ -457,10 +523,12 @@ def gravity_table(bilateral: pd.DataFrame, period_years: int = 5) -> pd.DataFram
 
 #: The function behind each table (``estimates_manifest.json`` lists it with the table).
 TABLE_SOURCES: dict[str, str] = {
-    "premium_by_country": "analysis.estimate.premium.premium_by (by country, last year)",
-    "premium_kr_by_year": "analysis.estimate.premium.premium_by (Korea, by year)",
-    "premium_by_skill": "analysis.estimate.stage.skill_premiums "
-    "(analysis.estimate.premium.premium_by_skill, premium_by)",
+    "premium_by_country": "analysis.estimate.premium_engine.premium_by_engine "
+    "(by country, last year; equals analysis.estimate.premium.premium_by)",
+    "premium_kr_by_year": "analysis.estimate.premium_engine.premium_by_engine "
+    "(Korea, by year; equals analysis.estimate.premium.premium_by)",
+    "premium_by_skill": "analysis.estimate.premium_engine.skill_premiums_engine "
+    "(equals analysis.estimate.stage.skill_premiums)",
     "stocks": "analysis.estimate.workforce.stocks",
     "flows_ai": "analysis.estimate.workforce.flows (AI workers)",
     "flows_all": "analysis.estimate.workforce.flows (all workers)",
@@ -473,8 +541,8 @@ TABLE_SOURCES: dict[str, str] = {
     "(analysis.estimate.stage.mobility_tables)",
     "mobility_skill_slope": "analysis.estimate.mobility.share_premium_slope",
     "mobility_skill_points": "analysis.estimate.mobility.share_premium_slope",
-    "premium_skill_set": "analysis.estimate.skillpay.skill_set_premiums "
-    "(analysis.estimate.stage.skill_set_pay)",
+    "premium_skill_set": "analysis.estimate.premium_engine.skill_set_pay_engine "
+    "(equals analysis.estimate.skillpay.skill_set_premiums)",
     "mobility_model": "analysis.estimate.mobility_model.fit_mobility_model "
     "(analysis.estimate.stage.fit_mobility_models)",
     "counterfactual": "analysis.estimate.mobility_model.counterfactual_table",
@@ -483,16 +551,80 @@ TABLE_SOURCES: dict[str, str] = {
 }
 
 
+#: Columns of the panel the workforce, profile, mobility and flow tables read.
+FRAME_COLUMNS: tuple[str, ...] = (
+    "user_id",
+    "year",
+    "country",
+    "origin",
+    "prev_country",
+    "prev_year_observed",
+    "weight",
+    "ai",
+    "highest_degree",
+    "field",
+    "job_category",
+    "sex",
+    "job_change",
+)
+
+
+def engine_premium_tables(
+    con: duckdb.DuckDBPyConnection, panel_file: Path, skills: list[str]
+) -> tuple[dict[str, pd.DataFrame], SkillPay]:
+    """The premium tables and the skill-set premiums of the mobility model, out of core
+    (:mod:`analysis.estimate.premium_engine`): the same specifications as
+    :func:`premium_tables` and :func:`skill_set_pay`."""
+    fixed = premium_view(con, panel_file, skills)
+    last = int(SPEC["premium_year_by_country"])  # type: ignore[arg-type]
+    tables = {
+        "premium_by_country": premium_by_engine(
+            con, "country", fixed_effects=fixed, where=f"year = {last}"
+        ),
+        "premium_kr_by_year": premium_by_engine(
+            con, "year", fixed_effects=fixed, where=f"country = '{HOME}'"
+        ),
+        "premium_by_skill": skill_premiums_engine(con, skills, fixed_effects=[*fixed, "year"]),
+    }
+    pay = skill_set_pay_engine(
+        con,
+        skills,
+        countries=[HOME, str(MOBILITY_MODEL["destination"])],
+        fixed_effects=[*fixed, "year"],
+    )
+    return tables, pay
+
+
 def run_estimates(
     panel_dir: str | Path, out_dir: str | Path, log: Callable[[str], None] = print
 ) -> dict[str, Path]:
-    """Run every estimator on the processed panel and write tidy CSVs to ``out_dir``."""
+    """Run every estimator on the processed panel and write tidy CSVs to ``out_dir``.
+
+    The premium regressions read ``panel.parquet`` in DuckDB (memory bounded by
+    :data:`analysis.estimate.premium_engine.MEMORY_LIMIT`); the other tables use the
+    columns in :data:`FRAME_COLUMNS`, read compactly
+    (:func:`analysis.estimate.panel_frame.read_panel_frame`).
+    """
     panel_dir, out_dir = Path(panel_dir), Path(out_dir)
-    panel = prepare_panel(pd.read_parquet(panel_dir / "panel.parquet"))
+    panel_file = panel_dir / "panel.parquet"
+    columns = panel_columns(panel_file)
+    skills = sorted(c for c in columns if c.startswith("ai_"))
     tables: dict[str, pd.DataFrame] = {}
     population = load_population()
+    state: dict[str, object] = {}
+
+    def premium_step() -> dict[str, pd.DataFrame]:
+        with tempfile.TemporaryDirectory(prefix="estimate-spill-") as spill:
+            con = connect(temp_directory=spill)
+            try:
+                premiums, state["pay"] = engine_premium_tables(con, panel_file, skills)
+            finally:
+                con.close()
+        state["panel"] = read_panel_frame(panel_file, [*FRAME_COLUMNS, *skills])
+        return premiums
 
     def workforce_tables() -> dict[str, pd.DataFrame]:
+        panel = state["panel"]
         return {
             "stocks": stocks(panel),
             "flows_ai": flows(panel, only_ai=True, population=population),
@@ -503,15 +635,19 @@ def run_estimates(
         }
 
     def gravity_tables() -> dict[str, pd.DataFrame]:
-        bilateral = bilateral_flows(panel, tables["premium_by_skill"])
+        bilateral = bilateral_flows(state["panel"], tables["premium_by_skill"])
         return {"bilateral_flows": bilateral, "gravity": gravity_table(bilateral)}
 
     steps: list[tuple[str, Callable[[], dict[str, pd.DataFrame]]]] = [
-        ("premiums by country, year and skill", lambda: premium_tables(panel)),
+        ("premiums by country, year and skill (DuckDB)", premium_step),
         ("stocks, flows and overseas shares", workforce_tables),
         (
             "mobility, compensation-mobility model and counterfactuals",
-            lambda: mobility_tables(panel, tables["premium_by_skill"]),
+            lambda: mobility_tables(
+                state["panel"],
+                tables["premium_by_skill"],
+                state["pay"],  # type: ignore[arg-type]
+            ),
         ),
         ("bilateral flows (PPML gravity)", gravity_tables),
     ]
@@ -522,6 +658,8 @@ def run_estimates(
             log(f"estimate [{number}/{len(steps)}]: {label} ...")
             tables.update(step())
             log(f"estimate [{number}/{len(steps)}]: {label}: {time.perf_counter() - begin:.1f} s")
+    panel = state["panel"]
+    assert isinstance(panel, pd.DataFrame)
     written = {}
     for name, frame in tables.items():
         written[name] = write_frame_atomic(frame.round(10), out_dir / f"{name}.csv")
@@ -543,7 +681,9 @@ def run_estimates(
         "panel_rows": len(panel),
         # adjacent person-years of Korean-origin workers left out of the emigration and
         # return risk sets because a year has no known location
-        "mobility_unknown_location": unknown_location_counts(panel[panel["origin"] == HOME]),
+        "mobility_unknown_location": unknown_location_counts(
+            _as_text(panel[panel["origin"] == HOME])
+        ),
         "persons": int(panel["user_id"].nunique()),
     }
     write_atomic(

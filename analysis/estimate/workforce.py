@@ -56,7 +56,7 @@ def stocks(
         ``ai_share`` (percent) and its ``ai_share_se``, ``n_ai`` and ``n`` (rows).
     """
     rows = []
-    for key, group in panel.groupby(list(by), sort=True, dropna=True):
+    for key, group in panel.groupby(list(by), sort=True, dropna=True, observed=True):
         key = key if isinstance(key, tuple) else (key,)
         a = group[ai].astype(bool)
         w = group[weight].to_numpy(dtype=float)
@@ -90,7 +90,15 @@ def transitions(
 
     Only pairs of adjacent years (t-1, t) are kept: a person missing from the panel in
     a year breaks the chain, since where they worked in between is unknown.
+
+    A frame from the cleaning stage carries both already (``prev_year_observed``:
+    the person has a row in t-1; ``prev_country``: its country, from the whole
+    history), and they are used as they are, without sorting: the same rows, order
+    and values as recomputing them on the whole panel, and still right on a subset
+    of its rows (say, the AI workers of year t).
     """
+    if {"prev_year_observed", "prev_country"} <= set(panel.columns) and country == "country":
+        return panel[panel["prev_year_observed"].astype(bool).to_numpy()].copy()
     # order and shift the three key columns only, then take the kept rows of the panel
     # once (the same rows, order and columns as sorting the whole panel)
     keys = panel[[person, year, country]].reset_index(drop=True)
@@ -132,7 +140,12 @@ def flows(
         ``net_per_10k_workers`` = 10,000 x net inflow / stock (the LinkedIn-style rate
         per members of the group), and optionally ``net_per_10k_residents``.
     """
-    steps = transitions(panel, person=person, year=year, country=country)
+    columns = [
+        c
+        for c in dict.fromkeys([person, year, country, ai, weight, "prev_year_observed"])
+        if c in panel.columns
+    ] + (["prev_country"] if "prev_year_observed" in panel.columns else [])
+    steps = transitions(panel[columns], person=person, year=year, country=country)
     if only_ai:
         steps = steps[steps[ai].astype(bool)]
         base = panel[panel[ai].astype(bool)]
@@ -141,15 +154,15 @@ def flows(
     # a year with no known location is neither a stay nor a move
     known = steps["prev_country"].notna() & steps[country].notna()
     moved = steps[known & (steps["prev_country"] != steps[country])]
-    out_w = moved.groupby(["prev_country", year])[weight]
-    in_w = moved.groupby([country, year])[weight]
+    out_w = moved.groupby(["prev_country", year], observed=True)[weight]
+    in_w = moved.groupby([country, year], observed=True)[weight]
     outflow = pd.DataFrame(
         {"outflow": out_w.sum(), "outflow_se": np.sqrt(out_w.apply(lambda w: (w**2).sum()))}
     ).rename_axis([country, year])
     inflow = pd.DataFrame(
         {"inflow": in_w.sum(), "inflow_se": np.sqrt(in_w.apply(lambda w: (w**2).sum()))}
     )
-    stock = base.groupby([country, year])[weight].sum().rename("stock")
+    stock = base.groupby([country, year], observed=True)[weight].sum().rename("stock")
     table = pd.concat([stock, inflow, outflow], axis=1).fillna(0.0)
     years = sorted(steps[year].unique())
     table = table[table.index.get_level_values(year).isin(years)]
@@ -192,7 +205,7 @@ def overseas_share(
     """
     data = panel.dropna(subset=[origin, country])
     rows = []
-    for (o, t), group in data.groupby([origin, year], sort=True):
+    for (o, t), group in data.groupby([origin, year], sort=True, observed=True):
         shares = {}
         for flag in (True, False):
             g = group[group[ai].astype(bool) == flag]
@@ -250,7 +263,7 @@ def overseas_by_destination(
     """
     abroad = panel.dropna(subset=[origin, country])
     abroad = abroad[abroad[country] != abroad[origin]]
-    grouped = abroad.groupby([origin, year, ai, country])[weight]
+    grouped = abroad.groupby([origin, year, ai, country], observed=True)[weight]
     table = (
         pd.DataFrame(
             {
@@ -262,7 +275,7 @@ def overseas_by_destination(
         .reset_index()
         .rename(columns={country: "destination"})
     )
-    total = table.groupby([origin, year, ai])["workers"].transform("sum")
+    total = table.groupby([origin, year, ai], observed=True)["workers"].transform("sum")
     table["share_of_abroad"] = 100 * table["workers"] / total
     return (
         table.rename(columns={origin: "origin"})
