@@ -108,6 +108,8 @@ def mobility_lpm(
     by ``cluster``), with the same estimates and standard errors (singleton rows kept)
     and memory that does not grow with the fixed-effect demeaning of every row.
     """
+    if engine not in ("pyfixest", "duckdb"):
+        raise ValueError(f"engine must be 'pyfixest' or 'duckdb', got {engine!r}")
     used = [outcome, *regressors, *fixed_effects] + [c for c in (weights, cluster) if c]
     frame = data[list(dict.fromkeys(used))].copy()
     for col in [outcome, *regressors]:
@@ -136,8 +138,6 @@ def mobility_lpm(
             con.close()
         result.estimator = "normal equations in DuckDB (linear probability model)"
         return result
-    if engine != "pyfixest":
-        raise ValueError(f"engine must be 'pyfixest' or 'duckdb', got {engine!r}")
     result, _ = fit_feols(
         frame,
         outcome,
