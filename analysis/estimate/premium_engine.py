@@ -41,6 +41,7 @@ from analysis.estimate.normal_equations import (
     normal_equations,
     solve,
 )
+from analysis.estimate.panel_frame import CONTROL_COLUMNS
 from analysis.estimate.premium import PremiumResult, _premium_row, _premium_table
 from analysis.estimate.skillpay import COUNT_TERMS, SHARE_PREFIX, UNLISTED, SkillPay
 
@@ -49,7 +50,7 @@ MEMORY_LIMIT: str = config.DUCKDB_MEMORY_LIMIT
 #: Name of the view :func:`premium_view` creates.
 VIEW = "premium_rows"
 #: Categorical controls, in the order the stage enters them (those in the panel).
-CATEGORICAL = ("seniority", "job_category", "highest_degree", "field", "sex", "industry")
+CATEGORICAL = CONTROL_COLUMNS
 #: DuckDB integer types, and the code of a missing value of an integer control.
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 MISSING_CODE = -(2**31)

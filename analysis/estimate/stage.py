@@ -34,7 +34,7 @@ from analysis.estimate.mobility_model import (
     counterfactual_table,
     fit_mobility_model,
 )
-from analysis.estimate.panel_frame import panel_columns, read_panel_frame
+from analysis.estimate.panel_frame import CONTROL_COLUMNS, panel_columns, read_panel_frame
 from analysis.estimate.premium import (
     EXACT_FIXEF_TOL,
     _model_columns,
@@ -92,15 +92,7 @@ SPEC: dict[str, object] = {
 
 
 def _fixed_effects(panel: pd.DataFrame, pooled: bool) -> list[str]:
-    candidates = [
-        "seniority",
-        "job_category",
-        "highest_degree",
-        "field",
-        "sex",
-        "industry",
-        "start_year",
-    ]
+    candidates = [*CONTROL_COLUMNS, "start_year"]
     fes = [c for c in candidates if c in panel.columns]
     return [*fes, "year"] if pooled else fes
 
@@ -112,7 +104,7 @@ def prepare_panel(panel: pd.DataFrame) -> pd.DataFrame:
     if "startdate" in data and "start_year" not in data:
         # salaries are set per position when it starts: compare positions of one vintage
         data["start_year"] = pd.to_datetime(data["startdate"]).dt.year.astype(str)
-    for col in ("seniority", "job_category", "highest_degree", "field", "sex", "industry"):
+    for col in CONTROL_COLUMNS:
         if col in data:
             data[col] = data[col].astype("object").where(data[col].notna(), "unknown").astype(str)
     for col in [c for c in data.columns if c == "ai" or c.startswith("ai_")]:
