@@ -23,12 +23,14 @@ import pytest
 from analysis.clean import clean_delivery
 from analysis.estimate import premium_engine as engine
 from analysis.estimate.panel_frame import read_panel_frame
+from analysis.estimate.skillpay import premium_difference, skill_set_design
 from analysis.estimate.stage import (
     FRAME_COLUMNS,
     HOME,
     bilateral_flows,
+    emigration_samples,
     engine_premium_tables,
-    mobility_tables,
+    mobility_samples,
     premium_tables,
     prepare_panel,
     profile_tables,
@@ -162,12 +164,27 @@ def test_workforce_and_profile_tables_from_the_compact_frame(cleaned):
         _same(table, profile_tables(panel)[name])
 
 
-def test_mobility_and_flow_tables_from_the_compact_frame(cleaned, reference):
+def test_mobility_samples_and_flows_from_the_compact_frame(cleaned):
+    """The mobility samples (the joint model's input; the model itself needs a larger
+    world than this one to converge) and the bilateral flows."""
     panel, tables, pay, frame = cleaned
+    difference, _ = premium_difference(pay, destination="USA", home=HOME)
+    skills = skill_columns(panel)
+    ours = mobility_samples(frame, skills, difference)
+    theirs = mobility_samples(panel, skills, difference)
+    # job_change is read as False where missing (a documented choice of the frame)
+    theirs = [t.drop(columns="job_change") for t in theirs]
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert list(mine.index) == list(reference.index)
+        _same(mine[list(reference.columns.intersection(mine.columns))],
+              reference[list(reference.columns.intersection(mine.columns))])  # fmt: skip
+    # the samples hold what emigration_samples (design for every row) gives
+    design = skill_set_design(panel, skills)
+    at_home, abroad = emigration_samples(panel, design, difference)
+    assert len(ours[0]) == len(at_home)
+    np.testing.assert_allclose(ours[0]["pay_gain"], at_home["pay_gain"], rtol=1e-12)
+    ai_home = at_home[at_home["ai"]]
+    np.testing.assert_allclose(ours[1][design.columns], ai_home[design.columns])
+    assert len(ours[2]) == int(abroad["ai"].sum())
     premiums = tables["premium_by_skill"]
-    ours = mobility_tables(frame, premiums, pay)
-    theirs = mobility_tables(panel, premiums, pay)
-    assert set(ours) == set(theirs)
-    for name in ours:
-        _same(ours[name], theirs[name])
     _same(bilateral_flows(frame, premiums), bilateral_flows(panel, premiums))
