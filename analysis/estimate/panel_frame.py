@@ -98,7 +98,7 @@ def read_panel_frame(
             values = con.sql(f"SELECT DISTINCT {expr} FROM {source}").fetchall()
             categories[c] = sorted(r[0] for r in values if r[0] is not None)
     n_rows = con.sql(f"SELECT count(*) FROM {source}").fetchone()[0]
-    reader = con.sql(f"SELECT {', '.join(select)} FROM {source}").fetch_record_batch(batch_rows)
+    reader = con.sql(f"SELECT {', '.join(select)} FROM {source}").to_arrow_reader(batch_rows)
     # one array per column, filled batch by batch: no second copy of the frame
     arrays: dict[str, np.ndarray] = {}
     start = 0
