@@ -22,6 +22,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,58 +33,87 @@ from world_truth import mobility_response, true_emigration_rate, true_return_rat
 
 from analysis.clean import clean_delivery
 from analysis.estimate.counterfactual import scenario_shifts
-from analysis.estimate.mobility_model import counterfactual_table
-from analysis.estimate.premium import premium_by
-from analysis.estimate.skillpay import premium_difference
+from analysis.estimate.panel_frame import panel_columns, read_panel_frame
+from analysis.estimate.premium_engine import connect
+from analysis.estimate.skillpay import SkillPay, premium_difference
 from analysis.estimate.stage import (
+    FRAME_COLUMNS,
     HOME,
     MOBILITY_MODEL,
     SPEC,
-    _premium_kwargs,
-    emigration_samples,
-    fit_mobility_models,
-    prepare_panel,
-    skill_set_pay,
+    engine_premium_tables,
+    mobility_samples,
+    mobility_tables,
 )
 from analysis.sources.synthetic import load_params, write_synthetic_delivery
 from analysis.sources.synthetic.world import World
 
 
-def world_panel(root: Path, seed: int, scale: float) -> tuple[pd.DataFrame, World, pd.DataFrame]:
-    """A fresh world's delivery, cleaned: the panel, the world and its true stocks (the
-    delivery and the cleaned files are removed)."""
+def world_delivery(root: Path, seed: int, scale: float) -> tuple[Path, World, pd.DataFrame]:
+    """A fresh world's delivery, cleaned: the processed folder, the world and its true
+    stocks (the delivery itself is removed)."""
     delivery, processed = root / f"delivery_{seed}", root / f"processed_{seed}"
     write_synthetic_delivery(delivery, seed=seed, scale=scale)
     clean_delivery(delivery, processed)
-    panel = prepare_panel(pd.read_parquet(processed / "panel.parquet"))
     model = World(load_params(delivery / "_truth" / "params.toml"), seed)
     world_stocks = pd.read_parquet(delivery / "_truth" / "stocks.parquet")
     shutil.rmtree(delivery)
-    shutil.rmtree(processed)
-    return panel, model, world_stocks
+    return processed, model, world_stocks
 
 
-def mobility_estimates(panel: pd.DataFrame, model: World) -> list[dict[str, object]]:
-    """Estimates, standard errors and truths of the mobility quantities in one panel."""
-    pay, design = skill_set_pay(panel)
-    difference, cov = premium_difference(
-        pay, destination=str(MOBILITY_MODEL["destination"]), home=HOME
+@dataclass
+class StageEstimates:
+    """What the estimate stage computes for the mobility answer, computed as
+    :func:`analysis.estimate.stage.run_estimates` does: the premium tables and the
+    skill-set premiums out of core, the compact panel frame and the mobility tables."""
+
+    premiums: dict[str, pd.DataFrame]
+    pay: SkillPay
+    frame: pd.DataFrame
+    skills: list[str]
+    mobility: dict[str, pd.DataFrame]
+
+
+def stage_estimates(processed: Path) -> StageEstimates:
+    """:class:`StageEstimates` of a processed folder."""
+    panel_file = processed / "panel.parquet"
+    skills = sorted(c for c in panel_columns(panel_file) if c.startswith("ai_"))
+    with tempfile.TemporaryDirectory(prefix="estimate-spill-") as spill:
+        con = connect(temp_directory=spill)
+        try:
+            premiums, pay = engine_premium_tables(con, panel_file, skills)
+        finally:
+            con.close()
+    frame = read_panel_frame(panel_file, [*FRAME_COLUMNS, *skills])
+    mobility = mobility_tables(frame, premiums["premium_by_skill"], pay)
+    return StageEstimates(premiums, pay, frame, skills, mobility)
+
+
+def mobility_estimates(estimates: StageEstimates, model: World) -> list[dict[str, object]]:
+    """Estimates, standard errors and truths of the mobility quantities, read from the
+    stage's ``mobility_model`` and ``counterfactual`` tables; the truths are the world's
+    choice probabilities on the same person-years (the AI workers' samples)."""
+    difference, _ = premium_difference(
+        estimates.pay, destination=str(MOBILITY_MODEL["destination"]), home=HOME
     )
-    at_home, abroad = emigration_samples(panel, design, difference)
-    models = fit_mobility_models(at_home, abroad, list(design.columns), difference, cov)
-    pooled = _premium_kwargs(panel, pooled=True)
-    korea = premium_by(panel[panel["country"] == HOME].assign(_all="all"), "_all", **pooled)[
-        "premium_pct"
-    ].iloc[0]  # the "all" row of skill_premiums, as the estimate stage uses it
+    frame = estimates.frame
+    _, ai_home, ai_abroad = mobility_samples(
+        frame[frame["origin"] == HOME], estimates.skills, difference
+    )
+    ai_home, ai_abroad = ai_home.reset_index(drop=True), ai_abroad.reset_index(drop=True)
+    by_skill = estimates.premiums["premium_by_skill"]
+    korea = by_skill.query("country == @HOME and skill == 'all'")["premium_pct"].iloc[0]
     shifts = scenario_shifts(float(korea), SPEC["counterfactual_targets_pct"])  # type: ignore[arg-type]
-    ai_home, ai_abroad = at_home[at_home["ai"]], abroad[abroad["ai"]]
     w_home, w_abroad = ai_home["weight"].to_numpy(float), ai_abroad["weight"].to_numpy(float)
     emig = {name: true_emigration_rate(model, ai_home, s) for name, s in shifts.items()}
     ret = {name: true_return_rate(model, ai_abroad, s) for name, s in shifts.items()}
     alpha = mobility_response(model)
+    params = estimates.mobility["mobility_model"].set_index(["method", "term"])
+    counterfactual = estimates.mobility["counterfactual"].set_index(
+        ["model", "scenario", "quantity"]
+    )
     rows: list[dict[str, object]] = []
-    for method, fit in models.items():
-        table = counterfactual_table(fit, shifts).set_index(["scenario", "quantity"])
+    for method in MOBILITY_MODEL["methods"]:  # type: ignore[attr-defined]
 
         def record(quantity, estimate, se, truth, method=method):
             rows.append(
@@ -96,10 +126,10 @@ def mobility_estimates(panel: pd.DataFrame, model: World) -> list[dict[str, obje
                 }
             )
 
-        se = np.sqrt(np.diag(fit.cov.loc[["alpha", "beta"], ["alpha", "beta"]].to_numpy()))
-        record("alpha", fit.params["alpha"], se[0], alpha)
-        record("beta", fit.params["beta"], se[1], -alpha)
-        base = table.loc[("baseline", "emigration_rate")]
+        for term, truth in (("alpha", alpha), ("beta", -alpha)):
+            row = params.loc[(method, term)]
+            record(term, row["estimate"], row["std_error"], truth)
+        base = counterfactual.loc[(method, "baseline", "emigration_rate")]
         record(
             "baseline emigration rate (%)",
             base["estimate"],
@@ -109,10 +139,10 @@ def mobility_estimates(panel: pd.DataFrame, model: World) -> list[dict[str, obje
         for scenario in shifts:
             if scenario == "baseline":
                 continue
-            row = table.loc[(scenario, "emigration_rate")]
+            row = counterfactual.loc[(method, scenario, "emigration_rate")]
             truth = 100 * np.average(emig[scenario] - emig["baseline"], weights=w_home)
             record(f"emigration change, {scenario} (pp)", row["change"], row["change_se"], truth)
-            row = table.loc[(scenario, "return_rate")]
+            row = counterfactual.loc[(method, scenario, "return_rate")]
             truth = 100 * np.average(ret[scenario] - ret["baseline"], weights=w_abroad)
             record(f"return change, {scenario} (pp)", row["change"], row["change_se"], truth)
     return rows
@@ -120,8 +150,9 @@ def mobility_estimates(panel: pd.DataFrame, model: World) -> list[dict[str, obje
 
 def mobility_replication(root: Path, seed: int, scale: float) -> list[dict[str, object]]:
     """:func:`mobility_estimates` of a fresh world (seed, scale)."""
-    panel, model, _ = world_panel(root, seed, scale)
-    rows = mobility_estimates(panel, model)
+    processed, model, _ = world_delivery(root, seed, scale)
+    rows = mobility_estimates(stage_estimates(processed), model)
+    shutil.rmtree(processed)
     for row in rows:
         row.update(seed=seed, scale=scale)
     return rows

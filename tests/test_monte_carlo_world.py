@@ -22,15 +22,15 @@ minutes on one core).
 from __future__ import annotations
 
 import os
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
-from mobility_replication import mobility_estimates, world_panel
+from mobility_replication import mobility_estimates, stage_estimates, world_delivery
 from world_truth import true_ai_stock, true_overseas_share, true_premiums
 
-from analysis.estimate.premium import premium_by
-from analysis.estimate.stage import HOME, _premium_kwargs
+from analysis.estimate.stage import HOME, prepare_panel
 from analysis.estimate.workforce import overseas_share, stocks
 
 pytestmark = pytest.mark.slow
@@ -42,7 +42,8 @@ CRITICAL = 1.959964
 
 def replication(root, seed: int) -> list[dict[str, float | str]]:
     """Estimates, standard errors and truths of one world."""
-    panel, model, world_stocks = world_panel(root, seed, SCALE)
+    processed, model, world_stocks = world_delivery(root, seed, SCALE)
+    stage = stage_estimates(processed)
     out: list[dict[str, float | str]] = []
 
     def record(quantity: str, estimate: float, se: float, truth: float) -> None:
@@ -57,26 +58,29 @@ def replication(root, seed: int) -> list[dict[str, float | str]]:
             }
         )
 
-    cross = panel[panel["year"] == YEAR]
-    premiums = premium_by(cross, "country", **_premium_kwargs(panel, pooled=False))
+    cross = prepare_panel(
+        pd.read_parquet(processed / "panel.parquet", filters=[("year", "==", YEAR)])
+    )
     truth = true_premiums(model, cross)
+    premiums = stage.premiums["premium_by_country"]
     for row in premiums[premiums["country"].isin([HOME, "USA"])].itertuples(index=False):
         record(f"premium {row.country} {YEAR}", row.estimate, row.std_error, truth[row.country])
-    est = stocks(panel).set_index(["country", "year"]).loc[(HOME, YEAR)]
+    est = stocks(stage.frame).set_index(["country", "year"]).loc[(HOME, YEAR)]
     record(
         f"AI stock {HOME} {YEAR}",
         est["ai_workers"],
         est["ai_workers_se"],
         true_ai_stock(world_stocks, HOME, YEAR),
     )
-    share = overseas_share(panel).query("origin == @HOME and year == @YEAR and ai == True")
+    share = overseas_share(stage.frame).query("origin == @HOME and year == @YEAR and ai == True")
     record(
         f"overseas share {HOME} {YEAR}",
         share["share_abroad"].iloc[0],
         share["share_abroad_se"].iloc[0],
         true_overseas_share(world_stocks, HOME, YEAR),
     )
-    out += [{"seed": seed, **row} for row in mobility_estimates(panel, model)]
+    out += [{"seed": seed, **row} for row in mobility_estimates(stage, model)]
+    shutil.rmtree(processed)
     return out
 
 

@@ -1,7 +1,8 @@
 """Recovery of the compensation-mobility answer at scale 4, where it can fail.
 
 One world (seed 1, scale 4: about 80,000 Korean-origin users, 320 AI emigrations) is
-generated, read and cleaned like real data, and estimated as the estimate stage does.
+generated, read and cleaned like real data, and estimated as the estimate stage does
+(out of core, ``mobility_replication.stage_estimates``).
 At this size the standard errors are well below the errors this model had (measured
 at scale 4 and 8 before the fix): a baseline AI emigration rate 31% too high (0.24 pp
 against a standard error of about 0.045 pp here), an emigration change at the US
@@ -15,44 +16,38 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from mobility_replication import mobility_estimates, world_panel
+from mobility_replication import mobility_estimates, stage_estimates, world_delivery
 from scipy import stats
 from world_truth import contrast_statistic, true_premium_difference
 
 from analysis.estimate.skillpay import SHARE_PREFIX, premium_difference
-from analysis.estimate.stage import HOME, skill_premiums, skill_set_pay
+from analysis.estimate.stage import HOME
 
 Z = 3.5
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    panel, model, _ = world_panel(tmp_path_factory.mktemp("scale4"), seed=1, scale=4.0)
-    return panel, model
+    processed, model, _ = world_delivery(tmp_path_factory.mktemp("scale4"), seed=1, scale=4.0)
+    return stage_estimates(processed), model
 
 
-@pytest.fixture(scope="module")
-def skill_pay(world):
-    panel, model = world
-    pay, design = skill_set_pay(panel)
-    return pay, design, model
-
-
-def test_skill_set_premiums_recover_each_clusters_own_premium(skill_pay):
-    pay, _, model = skill_pay
-    difference, cov = premium_difference(pay, destination="USA", home=HOME)
+def test_skill_set_premiums_recover_each_clusters_own_premium(world):
+    stage, model = world
+    difference, cov = premium_difference(stage.pay, destination="USA", home=HOME)
     truth = true_premium_difference(model, list(difference.index))
     statistic = contrast_statistic(difference, cov, truth)
     assert statistic < stats.chi2.ppf(0.9995, len(difference) - 1), statistic
 
 
-def test_holders_premiums_are_not_each_clusters_own_premium(world, skill_pay):
+def test_holders_premiums_are_not_each_clusters_own_premium(world):
     """The published by-skill premium (holders of k against non-AI workers) absorbs the
     premiums of the clusters held with k: the same test rejects it as the cluster's own
     premium, which is why the mobility model does not use it."""
-    panel, _ = world
-    _, _, model = skill_pay
-    by_skill = skill_premiums(panel, countries=[HOME, "USA"]).query("skill != 'all'")
+    stage, model = world
+    by_skill = stage.premiums["premium_by_skill"].query(
+        "country in [@HOME, 'USA'] and skill != 'all'"
+    )
     table = by_skill.pivot(index="skill", columns="country", values="estimate")
     ses = by_skill.pivot(index="skill", columns="country", values="std_error")
     holders = (table["USA"] - table[HOME]).rename(lambda s: SHARE_PREFIX + s)
@@ -64,8 +59,8 @@ def test_holders_premiums_are_not_each_clusters_own_premium(world, skill_pay):
 
 @pytest.fixture(scope="module")
 def estimates(world):
-    panel, model = world
-    frame = pd.DataFrame(mobility_estimates(panel, model))
+    stage, model = world
+    frame = pd.DataFrame(mobility_estimates(stage, model))
     frame["z"] = (frame["estimate"] - frame["truth"]) / frame["se"]
     return frame.set_index(["method", "quantity"])
 
