@@ -14,7 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.estimate.mobility_model import counterfactual_table, fit_mobility_model
+from analysis.estimate.mobility_model import (
+    _objective,
+    counterfactual_table,
+    fit_mobility_model,
+    profile_interval,
+)
 from analysis.estimate.skillpay import skill_set_design
 
 SKILLS = [f"ai_{k}" for k in "abcdefghijkl"]
@@ -166,3 +171,89 @@ def test_bad_arguments_are_named():
             difference=d_hat,
             difference_cov=V,
         )
+
+
+def test_profile_interval_is_the_wald_interval_when_the_likelihood_is_quadratic():
+    """With d fixed (naive) and many events, alpha's log-likelihood is nearly quadratic,
+    so the robust profile interval must match the sandwich Wald interval. The weights
+    are very unequal, so the curvature understates the sandwich variance by far more
+    than the tolerance: a profile without the adjustment fails here."""
+    home, abroad, terms, d_hat, V, _ = _world(3)
+    rng = np.random.default_rng(3)
+    home["weight"] = rng.lognormal(0.0, 1.2, len(home))
+    abroad["weight"] = rng.lognormal(0.0, 1.2, len(abroad))
+    fit = fit_mobility_model(
+        home,
+        abroad,
+        design_terms=terms,
+        difference=d_hat,
+        difference_cov=V,
+        return_controls=("year",),
+        method="naive",
+    )
+    names = list(fit.params.index)
+    free = [i for i, n in enumerate(names) if not n.startswith("d:")]
+    hess = _objective(fit.params.to_numpy(), fit, fit.difference, fit.precision, True)[2]
+    curvature = np.linalg.inv(hess[np.ix_(free, free)])
+    for name in ("alpha", "beta"):
+        se = np.sqrt(fit.cov.loc[name, name])
+        position = free.index(names.index(name))
+        model_based = np.sqrt(curvature[position, position])
+        assert abs(model_based / se - 1) > 0.15  # the adjustment matters here
+        low, high = profile_interval(fit, name)
+        estimate = fit.params[name]
+        assert low == pytest.approx(estimate - 1.959964 * se, abs=0.03 * se)
+        assert high == pytest.approx(estimate + 1.959964 * se, abs=0.03 * se)
+
+
+def test_joint_profile_interval_is_skewed_away_from_zero(fits):
+    """With a noisy first step the joint alpha behaves like a ratio (choice response
+    over premium difference): its profile interval reaches further from zero than
+    towards it, for alpha > 0 up and for beta < 0 down; the naive one is symmetric."""
+    for joint, naive in zip(fits["joint"][:3], fits["naive"][:3], strict=True):
+        for name, sign in (("alpha", 1.0), ("beta", -1.0)):
+            low, high = profile_interval(joint, name)
+            estimate = joint.params[name]
+            away, towards = (high - estimate, estimate - low)[:: int(sign)]
+            assert away > 1.2 * towards, (name, low, estimate, high)
+            low, high = profile_interval(naive, name)
+            estimate = naive.params[name]
+            assert high - estimate == pytest.approx(estimate - low, rel=0.02)
+
+
+def test_profile_interval_names_bad_parameters(fits):
+    with pytest.raises(ValueError, match="not a parameter"):
+        profile_interval(fits["joint"][0], "gamma")
+    with pytest.raises(ValueError, match="fixed in the naive model"):
+        profile_interval(fits["naive"][0], "d:share_ai_a")
+
+
+@pytest.mark.slow
+def test_profile_intervals_cover_with_balanced_tails():
+    """Over 200 draws of the noisy-first-step design the joint model's profile
+    intervals of alpha and beta cover 95%, with each tail missing 2.5%, all within
+    three Monte Carlo standard errors; the Wald tails are printed for contrast."""
+    rows = []
+    for seed in range(1, 201):
+        fit = _fit(seed, "joint")
+        for name, truth in (("alpha", ALPHA), ("beta", BETA)):
+            low, high = profile_interval(fit, name)
+            se = np.sqrt(fit.cov.loc[name, name])
+            estimate = fit.params[name]
+            rows.append(
+                {
+                    "name": name,
+                    "profile_below": truth < low,
+                    "profile_above": truth > high,
+                    "wald_below": truth < estimate - 1.959964 * se,
+                    "wald_above": truth > estimate + 1.959964 * se,
+                }
+            )
+    rates = pd.DataFrame(rows).groupby("name").mean()
+    print("\n", rates.round(3).to_string())
+    tail = 3 * np.sqrt(0.025 * 0.975 / 200)
+    both = 3 * np.sqrt(0.05 * 0.95 / 200)
+    for name in ("alpha", "beta"):
+        below, above = rates.loc[name, ["profile_below", "profile_above"]]
+        assert abs(below + above - 0.05) < both, rates
+        assert abs(below - 0.025) < tail and abs(above - 0.025) < tail, rates

@@ -150,6 +150,8 @@ class MobilityModel:
     returns: _Cells
     terms: list[str]
     info: dict[str, object] = field(default_factory=dict)
+    difference: np.ndarray = field(default_factory=lambda: np.zeros(0))  # d_hat
+    precision: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # V^-1
 
     # ---- layout of the parameter vector ------------------------------------------------
     @property
@@ -316,6 +318,8 @@ def fit_mobility_model(
         emigration=emig,
         returns=ret,
         terms=terms,
+        difference=d_hat,
+        precision=precision,
     )
     fix_d = method == "naive"
     theta0 = np.zeros(len(names))
@@ -347,9 +351,7 @@ def fit_mobility_model(
     def hess(theta):
         return _objective(theta, model, d_hat, precision, fix_d)[2]
 
-    free = np.ones(len(names), dtype=bool)
-    if fix_d:
-        free[-len(terms) :] = False
+    free = _free(model)
     # the optimiser works on the mean objective, so that its tolerances are relative
     scale = 1.0 / (emig.exposure.sum() + ret.exposure.sum())
     sol = optimize.minimize(
@@ -361,9 +363,7 @@ def fit_mobility_model(
         options={"gtol": 1e-10, "maxiter": 500},
     )
     theta = _full(sol.x, theta0, free)
-    grad_norm = float(np.max(np.abs(scale * fun(theta)[1][free])))
-    if not sol.success and grad_norm > 1e-8:
-        raise RuntimeError(f"mobility model did not converge: {sol.message}")
+    _check_converged(sol, scale * fun(theta)[1][free])
     H = hess(theta)[np.ix_(free, free)]
     scores = _person_scores(model, theta, fix_d, n_persons)[:, free]
     g = scores.shape[0]
@@ -396,6 +396,105 @@ def _full(sub: np.ndarray, base: np.ndarray, free: np.ndarray) -> np.ndarray:
     out = base.copy()
     out[free] = sub
     return out
+
+
+def _check_converged(sol: optimize.OptimizeResult, scaled_gradient: np.ndarray) -> None:
+    if not sol.success and float(np.max(np.abs(scaled_gradient))) > 1e-8:
+        raise RuntimeError(f"mobility model did not converge: {sol.message}")
+
+
+def _free(model: MobilityModel) -> np.ndarray:
+    free = np.ones(len(model.params), dtype=bool)
+    if model.method == "naive":
+        free[-len(model.terms) :] = False
+    return free
+
+
+def profile_interval(
+    model: MobilityModel, name: str = "alpha", level: float = 0.95
+) -> tuple[float, float]:
+    """Robust profile-likelihood interval of one parameter of a fitted model.
+
+    The interval is every value ``b`` at which the adjusted likelihood-ratio statistic
+
+        LR(b) = 2 [F(b) - F(hat)] * H^-1_jj / Sigma_jj
+
+    stays below the ``level`` quantile of chi-square(1); ``F`` is the negative
+    penalised log-likelihood minimised over every other parameter with this one held
+    at ``b``, ``H^-1_jj`` its model-based variance and ``Sigma_jj`` the sandwich
+    variance of :func:`fit_mobility_model`. The factor makes the statistic
+    chi-square(1) under weights and clustering (a weighted pseudo-likelihood's
+    curvature is not its scores' variance); the likelihood's shape is kept, so the
+    interval is asymmetric where the first step makes the joint ``alpha`` behave like
+    a ratio of two estimates, whose distribution is skewed away from zero. Written
+    here because the model itself is (no library fits it).
+
+    Parameters
+    ----------
+    model
+        A :class:`MobilityModel` from :func:`fit_mobility_model`.
+    name
+        ``"alpha"``, ``"beta"`` or another free parameter of ``model.params``.
+    level
+        Coverage of the interval.
+
+    Returns
+    -------
+    tuple of float
+        ``(low, high)``; an end is infinite when the statistic stays below the quantile
+        up to 64 standard errors from the estimate.
+    """
+    names = list(model.params.index)
+    if name not in names:
+        raise ValueError(f"{name!r} is not a parameter of the model")
+    free = _free(model)
+    j = names.index(name)
+    if not free[j]:
+        raise ValueError(f"{name!r} is fixed in the {model.method} model")
+    fix_d = model.method == "naive"
+    theta_hat = model.params.to_numpy()
+
+    def objective(theta):
+        return _objective(theta, model, model.difference, model.precision, fix_d)
+
+    value_hat, _, hess_hat = objective(theta_hat)
+    bread = np.linalg.inv(hess_hat[np.ix_(free, free)])
+    position = int(np.flatnonzero(free).tolist().index(j))
+    adjust = bread[position, position] / model.cov.iloc[j, j]
+    scale = 1.0 / (model.emigration.exposure.sum() + model.returns.exposure.sum())
+    rest = free.copy()
+    rest[j] = False
+    critical = stats.chi2.ppf(level, 1)
+    start = {"theta": theta_hat}
+
+    def statistic(b: float) -> float:
+        base = start["theta"].copy()
+        base[j] = b
+        sol = optimize.minimize(
+            lambda t: scale * objective(_full(t, base, rest))[0],
+            base[rest],
+            jac=lambda t: scale * objective(_full(t, base, rest))[1][rest],
+            hess=lambda t: scale * objective(_full(t, base, rest))[2][np.ix_(rest, rest)],
+            method="trust-exact",
+            options={"gtol": 1e-10, "maxiter": 500},
+        )
+        theta = _full(sol.x, base, rest)
+        _check_converged(sol, scale * objective(theta)[1][rest])
+        start["theta"] = theta  # warm start for the next value
+        return 2 * (objective(theta)[0] - value_hat) * adjust - critical
+
+    se = float(np.sqrt(model.cov.iloc[j, j]))
+    ends = []
+    for sign in (-1.0, 1.0):
+        start["theta"] = theta_hat
+        inner, step = theta_hat[j], se
+        while step <= 64 * se and statistic(theta_hat[j] + sign * step) < 0:
+            inner, step = theta_hat[j] + sign * step, 2 * step
+        if step > 64 * se:
+            ends.append(sign * np.inf)
+            continue
+        ends.append(optimize.brentq(statistic, inner, theta_hat[j] + sign * step, xtol=1e-6 * se))
+    return float(ends[0]), float(ends[1])
 
 
 #: The counterfactual quantities, in the order :func:`counterfactual_table` reports them.
