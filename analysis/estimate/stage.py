@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -33,6 +34,7 @@ from analysis.estimate.mobility_model import (
     MobilityModel,
     counterfactual_table,
     fit_mobility_model,
+    profile_interval,
 )
 from analysis.estimate.panel_frame import CONTROL_COLUMNS, panel_columns, read_panel_frame
 from analysis.estimate.premium import (
@@ -358,11 +360,20 @@ def fit_mobility_models(
 
 
 def mobility_model_table(models: dict[str, MobilityModel]) -> pd.DataFrame:
-    """alpha, beta and the premium differences ``d`` of each method, one row a term."""
+    """alpha, beta and the premium differences ``d`` of each method, one row a term,
+    with Wald intervals and, for alpha and beta, robust profile-likelihood intervals
+    (:func:`analysis.estimate.mobility_model.profile_interval`)."""
     rows = []
     for method, model in models.items():
         terms = ["alpha", "beta"] + [f"d:{t}" for t in model.terms]
         table = model.result(terms).tidy().assign(method=method)
+        # robust profile-likelihood intervals of the two pay responses
+        for column in ("profile_low", "profile_high"):
+            table[column] = np.nan
+        for name in ("alpha", "beta"):
+            table.loc[table["term"] == name, ["profile_low", "profile_high"]] = profile_interval(
+                model, name
+            )
         for key in ("emigration_events", "return_events", "emigration_nobs", "return_nobs"):
             table[key] = model.info[key]
         table["separated_emigration"] = model.info["separated"]["emigration"]  # type: ignore[index]
