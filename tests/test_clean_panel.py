@@ -538,7 +538,8 @@ def test_rerun_gives_byte_identical_files(
 def test_default_years_and_unknown_engine(main_delivery: Path, tmp_path: Path) -> None:
     manifest = clean_delivery(main_delivery, tmp_path)
     assert manifest["years"] == [2010, 2024] and manifest["engine"] == "duckdb"
-    assert manifest["delivery"]["checksums"]["method"] == "part files"
+    assert manifest["delivery"]["checksums"]["method"] == "sha256 of every part file read"
+    assert manifest["delivery"]["checksums"]["delivery_manifest"] is None
     panel = pd.read_parquet(tmp_path / "panel.parquet")
     # user 10's 2023 spell is inside the default window
     assert records(panel[panel.user_id == 10], ["year", "position_id", "days_in_year"]) == [

@@ -12,7 +12,6 @@ the other pages' data kind), so a one-line manifest stands in for an estimation 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -21,6 +20,7 @@ import nbformat
 import pandas as pd
 import papermill as pm
 import pytest
+from output_sets import seal_clean, seal_estimates
 
 from analysis import config
 from analysis.cli import build_parser
@@ -87,9 +87,12 @@ def _mini_notebook(path: Path, code: str, *, worldbank: bool = False) -> Path:
 
 @pytest.fixture(scope="module")
 def estimates(tmp_path_factory) -> Path:
+    # the World Bank page reads no estimate: one table, sealed as the stages would
     folder = tmp_path_factory.mktemp("estimates")
-    (folder / "estimates_manifest.json").write_text(json.dumps({"synthetic": True}))
-    return folder
+    (folder / "placeholder.csv").write_text("x\n1\n")
+    pd.DataFrame({"x": [1]}).to_parquet(folder / "ledger.parquet")
+    seal_clean(folder)
+    return seal_estimates(folder)
 
 
 # --------------------------------------------------------------------------- with the file

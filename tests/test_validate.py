@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
+from output_sets import seal_estimates
 
 from analysis.sources.published import load_published_figures
 from analysis.validate import calibration_failures, validation_table
@@ -22,8 +21,7 @@ def estimates(tmp_path):
     pd.DataFrame({"country": "KOR", "year": years, "net_inflow": net}).to_csv(
         tmp_path / "flows_ai.csv", index=False
     )
-    (tmp_path / "estimates_manifest.json").write_text(json.dumps({"synthetic": True}))
-    return tmp_path
+    return seal_estimates(tmp_path)
 
 
 def test_verdicts_follow_the_rules(estimates):

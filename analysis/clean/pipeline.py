@@ -73,9 +73,11 @@ from analysis.clean.writer import (
     write_frame_sorted,
     write_text_atomic,
 )
+from analysis.errors import ArgumentError, InputError
 from analysis.io import sha256_file
 from analysis.ledger import LEDGER_COLUMNS, Ledger
-from analysis.sources.revelio import Delivery, read_delivery
+from analysis.output_set import CLEAN_MANIFEST, check_output_folder, start_output_set
+from analysis.sources.revelio import Delivery, DeliveryError, read_delivery
 from analysis.sources.taxonomy import TAXONOMY_CSV
 
 OUTPUTS: tuple[str, ...] = ("panel", "persons", "moves", "ledger")
@@ -91,23 +93,67 @@ LEDGER_SCHEMA: dict[str, str] = {
 }
 
 
+def delivery_manifest(root: Path) -> dict[str, Any] | None:
+    """The delivery's own ``manifest.json`` (a synthetic delivery's, or a vendor's),
+    parsed; ``None`` when there is none. A manifest that is not a JSON object is a
+    named error: it would otherwise be trusted or skipped silently."""
+    path = root / "manifest.json"
+    if not path.is_file():
+        return None
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DeliveryError(
+            f"the delivery's manifest.json is not valid JSON ({exc})",
+            files=[path],
+            hint="fix or remove it (the part files are read and hashed without it)",
+        ) from exc
+    if not isinstance(content, dict):
+        raise DeliveryError(
+            "the delivery's manifest.json is not a JSON object",
+            files=[path],
+            hint="fix or remove it (the part files are read and hashed without it)",
+        )
+    return content
+
+
 def input_checksums(delivery: Delivery) -> dict[str, Any]:
-    """SHA-256 of the delivery's ``manifest.json`` if it has one, else of every part file."""
-    manifest = delivery.root / "manifest.json"
-    if manifest.is_file():
-        content = json.loads(manifest.read_text())
-        out = {
-            "method": "delivery manifest.json",
-            "sha256": {"manifest.json": sha256_file(manifest)},
-            # "analysis.sources.synthetic" for the synthetic world, with its seed and scale
-            "generator": content.get("generator"),
-        }
-        return out | {k: content[k] for k in ("seed", "scale") if k in content}
+    """SHA-256 of every part file read, checked against the delivery's own manifest.
+
+    When the delivery has a ``manifest.json`` listing ``files`` with ``path`` and
+    ``sha256`` (the layout the synthetic writer uses), every part file it lists must
+    have that hash: a data file changed after the manifest was written is a named
+    error. The result says how many part files were verified that way and lists the
+    part files the manifest does not name.
+    """
+    root = delivery.root
     files = sorted(f for table in delivery.files.values() for f in table.files)
-    return {
-        "method": "part files",
-        "sha256": {f.relative_to(delivery.root).as_posix(): sha256_file(f) for f in files},
+    hashes = {f.relative_to(root).as_posix(): sha256_file(f) for f in files}
+    content = delivery_manifest(root)
+    out: dict[str, Any] = {"method": "sha256 of every part file read", "sha256": hashes}
+    if content is None:
+        return out | {"delivery_manifest": None}
+    listed = {
+        str(entry["path"]): entry.get("sha256")
+        for entry in content.get("files", [])
+        if isinstance(entry, dict) and "path" in entry
     }
+    changed = [name for name, digest in hashes.items() if name in listed and listed[name] != digest]
+    if changed:
+        raise DeliveryError(
+            f"{len(changed)} part file(s) differ from the hashes in the delivery's "
+            "manifest.json: they were changed after the delivery was written",
+            files=[root / name for name in changed],
+            hint="restore the delivered files, or remove manifest.json to read them as they are",
+        )
+    out["delivery_manifest"] = {
+        "sha256": sha256_file(root / "manifest.json"),
+        "verified": sum(name in listed for name in hashes),
+        "not_listed": sorted(name for name in hashes if name not in listed),
+    }
+    # "analysis.sources.synthetic" for the synthetic world, with its seed and scale
+    out["generator"] = content.get("generator")
+    return out | {k: content[k] for k in ("seed", "scale") if k in content}
 
 
 def _sql_path(path: Path) -> str:
@@ -179,12 +225,13 @@ def clean_delivery(
         version, engine, years, row counts, origin-rule counts, output checksums.
     """
     if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose from {list(ENGINES)}")
+        raise ArgumentError(f"unknown engine {engine!r}; choose from {list(ENGINES)}")
     first, last = (int(y) for y in years)
     if first > last:
-        raise ValueError(f"years must be (first, last) with first <= last, got {years}")
-    out = Path(out_dir)
+        raise ArgumentError(f"years must be (first, last) with first <= last, got {years}")
+    out = check_output_folder(out_dir, {"delivery": delivery_dir})
     out.mkdir(parents=True, exist_ok=True)
+    start_output_set(out, CLEAN_MANIFEST)
     staging, tmp = out / "_staging", out / "_tmp"
     show = Progress(enabled=progress)
     writer = connect_duckdb(
@@ -276,10 +323,11 @@ def clean_delivery(
             write_frame_sorted(
                 writer, frame, out / "ledger.parquet", schema=LEDGER_SCHEMA, key=["entry"]
             )
+            _refuse_empty_panel(out, delivery)
             manifest = _manifest(delivery, eng.name, (first, last), out, origin_counts, clusters)
             manifest["persons_parts"] = len(ranges)
             text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
-            write_text_atomic(out / "manifest.json", text)
+            write_text_atomic(out / CLEAN_MANIFEST, text)  # last: the set is now whole
         show.log(
             "done: "
             + ", ".join(f"{k} {v:,}" for k, v in manifest["rows"].items())
@@ -292,6 +340,21 @@ def clean_delivery(
         shutil.rmtree(out / "_work", ignore_errors=True)
         if not keep_staging:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _refuse_empty_panel(out: Path, delivery: Delivery) -> None:
+    """A delivery from which no person-year survives is an error, not an empty result:
+    the ledger (written) says where the rows went; no manifest is written."""
+    if pq.ParquetFile(out / "panel.parquet").metadata.num_rows:
+        return
+    read = ", ".join(
+        f"{table}: {c['rows_read']:,} read, {c['rows_quarantined']:,} quarantined"
+        for table, c in delivery.row_counts.items()
+    )
+    raise InputError(
+        f"no person-year of the delivery {delivery.root} survives cleaning ({read}); "
+        f"the reasons are counted in {out / 'ledger.parquet'}"
+    )
 
 
 def _manifest(
@@ -321,6 +384,9 @@ def _manifest(
             TAXONOMY_CSV.name: sha256_file(TAXONOMY_CSV),
         },
         "rows": rows,
+        # country names that map to no ISO3 code: their rows were quarantined (spells,
+        # education) or the country set to missing (users)
+        "unmapped_countries": delivery.unmapped_countries.to_dict(orient="records"),
         "origin_rules": origin_counts,
         "ai_clusters": clusters,
         "outputs": {

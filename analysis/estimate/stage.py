@@ -71,6 +71,13 @@ from analysis.estimate.workforce import (
     weighted_share,
 )
 from analysis.io import write_atomic, write_frame_atomic
+from analysis.output_set import (
+    ESTIMATES_MANIFEST,
+    check_output_folder,
+    file_record,
+    start_output_set,
+    verify_clean_output,
+)
 from analysis.sources.population import load_population
 
 HOME = "KOR"
@@ -608,7 +615,9 @@ def run_estimates(
     columns in :data:`FRAME_COLUMNS`, read compactly
     (:func:`analysis.estimate.panel_frame.read_panel_frame`).
     """
-    panel_dir, out_dir = Path(panel_dir), Path(out_dir)
+    panel_dir = Path(panel_dir)
+    clean_manifest = verify_clean_output(panel_dir)
+    out_dir = check_output_folder(out_dir, {"panel": panel_dir})
     panel_file = panel_dir / "panel.parquet"
     columns = panel_columns(panel_file)
     skills = sorted(c for c in columns if c.startswith("ai_"))
@@ -664,24 +673,27 @@ def run_estimates(
     panel = state["panel"]
     assert isinstance(panel, pd.DataFrame)
     written = {}
+    start_output_set(out_dir, ESTIMATES_MANIFEST)
     for name, frame in tables.items():
         written[name] = write_frame_atomic(frame.round(10), out_dir / f"{name}.csv")
-    clean_manifest = panel_dir / "manifest.json"
-    generator = (
-        json.loads(clean_manifest.read_text())["delivery"]["checksums"].get("generator")
-        if clean_manifest.exists()
-        else None
-    )
+    generator = clean_manifest.get("delivery", {}).get("checksums", {}).get("generator")
     manifest = {
+        "stage": "estimate",
         "synthetic": generator == "analysis.sources.synthetic",
         "package_version": __version__,
         "panel": str(panel_dir),
         "spec": SPEC,
         "tables": {
-            name: {"rows": len(frame), "file": f"{name}.csv", "function": TABLE_SOURCES[name]}
+            name: {
+                "rows": len(frame),
+                "file": f"{name}.csv",
+                "function": TABLE_SOURCES[name],
+                **file_record(written[name]),
+            }
             for name, frame in tables.items()
         },
         "panel_rows": len(panel),
+        "panel_sha256": clean_manifest["outputs"]["panel.parquet"]["sha256"],
         # adjacent person-years of Korean-origin workers left out of the emigration and
         # return risk sets because a year has no known location
         "mobility_unknown_location": unknown_location_counts(
@@ -689,8 +701,8 @@ def run_estimates(
         ),
         "persons": int(panel["user_id"].nunique()),
     }
-    write_atomic(
-        out_dir / "estimates_manifest.json",
+    write_atomic(  # last: the set of tables is now whole
+        out_dir / ESTIMATES_MANIFEST,
         lambda p: p.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"),
     )
     log(f"estimate: wrote {len(written)} tables to {out_dir}")

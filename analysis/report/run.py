@@ -27,7 +27,9 @@ import papermill as pm
 from nbconvert import HTMLExporter
 
 from analysis import config
+from analysis.errors import StageInputError
 from analysis.io import write_atomic
+from analysis.output_set import check_output_folder, verify_clean_output, verify_estimates
 from analysis.report import worldbank as wb
 from analysis.sources.worldbank import TalentMigrationError
 
@@ -85,6 +87,21 @@ def write_note_notebook(notebook: Path, out: Path, note: str) -> Path:
     return write_atomic(out, lambda p: nbformat.write(note_nb, p))
 
 
+def check_report_inputs(estimates_dir: Path, processed_dir: Path) -> None:
+    """Before any notebook runs: the estimates and the processed folder are whole
+    (:mod:`analysis.output_set`), and the estimates were made from this panel."""
+    estimates = verify_estimates(estimates_dir)
+    clean = verify_clean_output(processed_dir)
+    made_from = estimates.get("panel_sha256")
+    panel = clean["outputs"].get("panel.parquet", {}).get("sha256")
+    if made_from is not None and made_from != panel:
+        raise StageInputError(
+            f"the estimates in {estimates_dir} were made from another panel than "
+            f"{processed_dir / 'panel.parquet'}",
+            rerun="estimate",
+        )
+
+
 def run_reports(
     estimates_dir: str | Path,
     processed_dir: str | Path,
@@ -114,7 +131,10 @@ def run_reports(
         notes about a missing input) and ``index``.
     """
     estimates_dir, processed_dir = Path(estimates_dir).resolve(), Path(processed_dir).resolve()
-    reports_dir = Path(reports_dir).resolve()
+    check_report_inputs(estimates_dir, processed_dir)
+    reports_dir = check_output_folder(
+        reports_dir, {"estimates": estimates_dir, "processed": processed_dir}
+    )
     notebooks = notebooks or sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
     parameters: dict[str, object] = {
         "estimates_dir": str(estimates_dir),
