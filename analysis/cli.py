@@ -9,35 +9,78 @@ invalid, naming what to run first.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from analysis import __version__, config
+from analysis.errors import ArgumentError, InputError
+
+
+def positive_scale(text: str) -> float:
+    """``--scale``: a finite number above zero (the synthetic world's size, 1 = default)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    """``--seed``: a whole number from 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {text!r}")
+    return value
+
+
+def year(text: str) -> int:
+    """A calendar year the panel can cover (1950 to 2100)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a year: {text!r}") from None
+    if not 1950 <= value <= 2100:
+        raise argparse.ArgumentTypeError(f"must be a year from 1950 to 2100, got {text!r}")
+    return value
+
+
+def existing_file(text: str) -> Path:
+    """A path that must name an existing file."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return path
+
 
 #: The stages in the order ``all`` runs them.
 PIPELINE: tuple[str, ...] = ("synth", "clean", "estimate", "validate", "report")
 
 
-def _missing_input(path: Path, what: str, stage: str) -> bool:
-    """Say which stage to run first when ``path`` (a stage's input) does not exist."""
-    if path.exists():
-        return False
-    print(
-        f"error: no {what} in {path.parent}: run `python -m analysis {stage}` first",
-        file=sys.stderr,
-    )
-    return True
-
-
 def _run_inspect(args: argparse.Namespace) -> int:
-    from analysis.sources.revelio import DeliveryError, describe_problems, read_delivery
+    from analysis.output_set import check_output_folder
+    from analysis.sources.revelio import describe_problems, read_delivery
 
-    try:
-        delivery = read_delivery(args.delivery)
-    except DeliveryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    if args.out:
+        check_output_folder(args.out, {"delivery": args.delivery})
+    delivery = read_delivery(args.delivery)
     print(describe_problems(delivery))
     if args.out:
         from analysis.io import write_frame_atomic
@@ -54,8 +97,10 @@ def _run_inspect(args: argparse.Namespace) -> int:
 
 
 def _run_synth(args: argparse.Namespace) -> int:
+    from analysis.output_set import check_output_folder
     from analysis.sources.synthetic import write_synthetic_delivery
 
+    check_output_folder(args.out, {})
     manifest = write_synthetic_delivery(
         args.out,
         seed=args.seed,
@@ -93,15 +138,10 @@ def _run_calibrate(args: argparse.Namespace) -> int:
 
 def _run_clean(args: argparse.Namespace) -> int:
     from analysis.clean import clean_delivery
-    from analysis.sources.revelio import DeliveryError
 
-    try:
-        manifest = clean_delivery(
-            args.delivery, args.out, engine=args.engine, years=tuple(args.years), progress=True
-        )
-    except DeliveryError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    manifest = clean_delivery(
+        args.delivery, args.out, engine=args.engine, years=tuple(args.years), progress=True
+    )
     rows = ", ".join(f"{t} {n:,}" for t, n in manifest["rows"].items())
     print(f"cleaned {args.delivery} on {args.engine} into {args.out}: {rows} rows")
     return 0
@@ -110,22 +150,21 @@ def _run_clean(args: argparse.Namespace) -> int:
 def _run_estimate(args: argparse.Namespace) -> int:
     from analysis.estimate.stage import run_estimates
 
-    panel = Path(args.panel)
-    if _missing_input(panel / "panel.parquet", "panel.parquet", "clean"):
-        return 1
-    run_estimates(panel, args.out)
+    run_estimates(Path(args.panel), args.out)
     return 0
 
 
 def _run_validate(args: argparse.Namespace) -> int:
     from analysis.io import write_frame_atomic
+    from analysis.output_set import verify_estimates
     from analysis.validate import calibration_failures, validation_table
 
     estimates = Path(args.estimates)
-    if _missing_input(estimates / "estimates_manifest.json", "estimates_manifest.json", "estimate"):
-        return 1
-    table = validation_table(estimates)
     out = Path(args.out) if args.out else estimates / "validation.csv"
+    if out.is_dir():
+        raise ArgumentError(f"--out {out} is a folder; give the validation table's file name")
+    verify_estimates(estimates)
+    table = validation_table(estimates)
     write_frame_atomic(table, out)
     counts = table.groupby(["role", "verdict"]).size()
     for (role, verdict), n in counts.items():
@@ -142,8 +181,6 @@ def _run_report(args: argparse.Namespace) -> int:
     from analysis.report.run import run_reports
 
     estimates = Path(args.estimates)
-    if _missing_input(estimates / "estimates_manifest.json", "estimates_manifest.json", "estimate"):
-        return 1
     written = run_reports(
         estimates, args.processed, args.out, worldbank_path=getattr(args, "worldbank", None)
     )
@@ -242,8 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a delivery from the calibrated synthetic world.",
     )
     p.add_argument("--out", type=Path, default=config.DATA_DELIVERY, help="delivery folder")
-    p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
-    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--seed", type=seed, default=config.DEFAULT_SEED)
+    p.add_argument("--scale", type=positive_scale, default=1.0)
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     p.add_argument(
         "--schema",
@@ -261,13 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--params",
-        type=Path,
+        type=existing_file,
         default=None,
         help="parameters file (default: the package's params.toml)",
     )
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--scale", type=float, default=1.0)
-    p.add_argument("--max-iterations", type=int, default=10)
+    p.add_argument("--seed", type=seed, default=None)
+    p.add_argument("--scale", type=positive_scale, default=1.0)
+    p.add_argument("--max-iterations", type=positive_int, default=10)
     p.add_argument("--dry-run", action="store_true", help="report, do not rewrite the file")
     p.set_defaults(func=_run_calibrate)
 
@@ -281,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb")
     p.add_argument(
         "--years",
-        type=int,
+        type=year,
         nargs=2,
         default=list(config.DEFAULT_YEARS),
         metavar=("FIRST", "LAST"),
@@ -343,8 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="use this delivery (real or synthetic) instead of generating one",
     )
-    p.add_argument("--seed", type=int, default=config.DEFAULT_SEED)
-    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--seed", type=seed, default=config.DEFAULT_SEED)
+    p.add_argument("--scale", type=positive_scale, default=1.0)
     p.set_defaults(func=_run_all)
 
     p = sub.add_parser(
@@ -362,6 +399,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the process exit status."""
+    """Entry point; returns the process exit status.
+
+    A user error (:class:`analysis.errors.InputError`: a bad argument, a missing or
+    damaged input) is printed as ``error: ...`` with exit status 1 and no traceback;
+    an argument argparse rejects exits 2 with its usage line. Any other exception is
+    a bug in the package and propagates with its traceback.
+    """
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

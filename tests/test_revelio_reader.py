@@ -406,7 +406,8 @@ def test_stage_without_input_exits_non_zero(tmp_path, capsys):
     from analysis.cli import main
 
     assert main(["estimate", "--panel", str(tmp_path), "--out", str(tmp_path / "o")]) == 1
-    assert "run `python -m analysis clean` first" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "manifest.json is missing" in err and "`python -m analysis clean`" in err
 
 
 def test_fixture_paths_are_relative(reference):

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse, stats
 
+from analysis.errors import EstimationDataError
 from analysis.estimate.mobility import numerical_gradient
 from analysis.estimate.results import RegressionResult
 
@@ -104,7 +105,7 @@ def _cells(
     fixed_e = float((w_raw * y)[separated].sum())
     kept = frame.loc[~separated]
     if kept.empty or y[~separated].sum() == 0:
-        raise ValueError(f"no {outcome} events left to estimate from")
+        raise EstimationDataError(f"no {outcome} events left to estimate from")
     y, w_raw = y[~separated], w_raw[~separated]
     w = w_raw / w_raw.mean()
     cat = kept[list(categorical)].astype(str)

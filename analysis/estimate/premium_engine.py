@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import config
+from analysis.errors import EstimationDataError
 from analysis.estimate.normal_equations import (
     NormalEquations,
     Solution,
@@ -158,7 +159,7 @@ def _premium_rows(
             if isinstance(outcome, Exception) or outcome is None:
                 raise outcome or ValueError("the treatment does not vary in the complete rows")
             if treatment not in outcome.params.index:
-                raise ValueError(f"{treatment} is collinear with the fixed effects")
+                raise EstimationDataError(f"{treatment} is collinear with the fixed effects")
             return outcome
 
         rows.append(
@@ -252,7 +253,9 @@ def skill_premiums_engine(
         + ")"
     ).fetchone()[0]
     if stray:
-        raise ValueError(f"{stray} rows hold an AI skill cluster but are not AI: rebuild ai")
+        raise EstimationDataError(
+            f"{stray} rows hold an AI skill cluster but are not AI: rebuild ai"
+        )
     blocks = normal_equations(
         con,
         _blocks_sql(skills, every_sample_for_non_ai=False),
@@ -362,7 +365,7 @@ def skill_set_pay_engine(
         if c not in present.index or not any(
             present.loc[c, t] > 0 for t in terms if t.startswith(SHARE_PREFIX)
         ):
-            raise ValueError(f"no AI worker with a listed skill cluster in {c}")
+            raise EstimationDataError(f"no AI worker with a listed skill cluster in {c}")
     # one pass for all countries: a term nobody in a country has is collinear (all
     # zeros) there, so the solver leaves it out, as the in-memory version does
     fits = feols_by(

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.errors import EstimationDataError
 from analysis.estimate.premium import fit_feols
 
 #: Name of the share column of a skill cluster column.
@@ -170,7 +171,7 @@ def skill_set_premiums(
         present = [t for t in terms if frame[t].abs().sum() > 0]
         missing = [t for t in terms if t not in present]
         if not any(t.startswith(SHARE_PREFIX) for t in present):
-            raise ValueError(f"no AI worker with a listed skill cluster in {c}")
+            raise EstimationDataError(f"no AI worker with a listed skill cluster in {c}")
         result, _ = fit_feols(
             frame,
             outcome,

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.errors import InputError
 
-class DeliveryError(ValueError):
+
+class DeliveryError(InputError):
     """A delivery that cannot be read as the input contract describes.
 
     Attributes
