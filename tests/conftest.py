@@ -1,5 +1,6 @@
-"""Shared test set-up: make the test helpers (``delivery_factory``) importable, and build
-the executed reports once per session for ``test_report.py`` and ``test_report_browser.py``."""
+"""Shared test set-up: make the test helpers (``delivery_factory``) importable, run the
+pipeline once per session on a small synthetic world (``pipeline``), and build the
+executed reports from it for ``test_report.py`` and ``test_report_browser.py``."""
 
 import sys
 from pathlib import Path
@@ -10,17 +11,25 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture(scope="session")
-def reports(tmp_path_factory):
+def pipeline(tmp_path_factory) -> Path:
+    """A folder with ``delivery``, ``processed`` and ``estimates`` of one small world
+    (seed 3, scale 0.3). Tests must not change it: copy what they break."""
     # Imported here, not at the top: they are slow to import and most tests never ask
-    # for the reports.
+    # for the pipeline.
     from analysis.clean import clean_delivery
     from analysis.estimate.stage import run_estimates
-    from analysis.report.run import run_reports
     from analysis.sources.synthetic import write_synthetic_delivery
 
-    root = tmp_path_factory.mktemp("report")
+    root = tmp_path_factory.mktemp("pipeline")
     write_synthetic_delivery(root / "delivery", seed=3, scale=0.3)
     clean_delivery(root / "delivery", root / "processed")
     run_estimates(root / "processed", root / "estimates", log=lambda _: None)
-    run_reports(root / "estimates", root / "processed", root / "reports")
-    return root / "reports"
+    return root
+
+
+@pytest.fixture(scope="session")
+def reports(pipeline):
+    from analysis.report.run import run_reports
+
+    run_reports(pipeline / "estimates", pipeline / "processed", pipeline / "reports")
+    return pipeline / "reports"

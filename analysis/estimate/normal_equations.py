@@ -142,6 +142,24 @@ def _sort_key(value: object) -> tuple[str, object]:
     return (type(value).__name__, value)
 
 
+#: Fixed-point types of the sums. DuckDB adds doubles in whatever order its threads
+#: finish, so double sums (and every estimate built on them) differ run to run in the
+#: last digits; each term is instead rounded once to a fixed point and summed as a
+#: DECIMAL, which is exact, so the result does not depend on the order. Twelve decimals
+#: round a term of order 1e-4 (a score product of a linear probability model) at a
+#: relative 1e-8, and the rounding errors average out over the rows; sums may reach
+#: 1e26 (a weight of 1e6 on log wages over 1e9 rows is 1e17). An overflow is an
+#: error, never a wrong number.
+SUM_TYPE = "DECIMAL(38, 12)"
+
+
+def exact_sum(expr: str, where: str | None = None) -> str:
+    """SQL summing ``expr`` exactly (see :data:`SUM_TYPE`) over the rows where ``where``
+    holds (all rows by default), as a DOUBLE."""
+    condition = f" FILTER ({where})" if where else ""
+    return f"CAST(sum(CAST({expr} AS {SUM_TYPE})){condition} AS DOUBLE)"
+
+
 def _sums_sql(
     relation: str,
     outcome: str,
@@ -162,14 +180,16 @@ def _sums_sql(
     w = f"CAST({ident(weights)} AS DOUBLE)" if weights else "1.0"
     y = f"CAST({ident(outcome)} AS DOUBLE)"
     t = [f"CAST({ident(x)} AS DOUBLE)" for x in terms]
-    sums = {"n": "count(*)", "sw": f"sum({w})", "swy": f"sum({w} * {y})"}
+    # the cells keep their exact sums, which the level sums add up again
+    total = exact_sum if not cells else (lambda e: f"sum(CAST({e} AS {SUM_TYPE}))")
+    sums = {"n": "count(*)", "sw": total(w), "swy": total(f"{w} * {y}")}
     for a, ta in enumerate(t):
-        sums[f"st{a}"] = f"sum({w} * {ta})"
+        sums[f"st{a}"] = total(f"{w} * {ta}")
         if not cells:
-            sums[f"sty{a}"] = f"sum({w} * {ta} * {y})"
+            sums[f"sty{a}"] = total(f"{w} * {ta} * {y}")
             sums[f"nz{a}"] = f"count(*) FILTER ({ta} <> 0)"
             for b in range(a, len(t)):
-                sums[f"stt{a}_{b}"] = f"sum({w} * {ta} * {t[b]})"
+                sums[f"stt{a}_{b}"] = total(f"{w} * {ta} * {t[b]}")
     used = [outcome, *terms, *fixed_effects, *by] + ([weights] if weights else [])
     conditions = [f"{ident(c)} IS NOT NULL" for c in dict.fromkeys(used)]
     if where:
@@ -259,7 +279,13 @@ def _level_sums(
         flags = [f"GROUPING({ident(f)}) AS {ident('_g_' + f)}" for f in fixed_effects]
         table = con.sql(
             "SELECT "
-            + ", ".join([*(ident(k) for k in keys), *flags, *(f"sum({s}) AS {s}" for s in names)])
+            + ", ".join(
+                [
+                    *(ident(k) for k in keys),
+                    *flags,
+                    *(f"CAST(sum({s}) AS DOUBLE) AS {s}" for s in names),
+                ]
+            )
             + f" FROM {cells} GROUP BY GROUPING SETS ({grouping})"
         ).df()
         grouped = [~table["_g_" + f].astype(bool) for f in fixed_effects]
@@ -544,9 +570,10 @@ def cluster_meat(
         for a in range(len(names)):
             tilde = t[a] + "".join(f" - l{j}.p{i}_{a}" for j in range(n_fe))
             row_terms.append(f"{tilde} AS x{i}_{a}")
-            scores.append(f"sum(e{i} * x{i}_{a}) AS s{i}_{a}")
+            scores.append(f"{exact_sum(f'e{i} * x{i}_{a}')} AS s{i}_{a}")
             for b in range(a, len(names)):
-                products.append(f"sum(s{i}_{a} * s{i}_{b}) FILTER (in{i}) AS m{i}_{a}_{b}")
+                product = exact_sum(f"s{i}_{a} * s{i}_{b}", where=f"in{i}")
+                products.append(f"{product} AS m{i}_{a}_{b}")
         products.append(f"count(*) FILTER (in{i}) AS clusters{i}")
     joins = [
         f"JOIN {tables['c']} c ON " + " AND ".join(f"c.{ident(b)} = r.{ident(b)}" for b in by)
@@ -609,10 +636,14 @@ def clustered_result(
     solution: Solution, meat: np.ndarray, clusters: int, cluster: str
 ) -> RegressionResult:
     """The CRV1 result of a solution: pyfixest's small-sample factor and ``G - 1``
-    degrees of freedom."""
+    degrees of freedom. With fewer than two clusters or no residual degree of freedom
+    the covariance is not identified: it is NaN (the estimate is kept)."""
     n, k, g = solution.n, solution.k, clusters
-    factor = g / (g - 1) * (n - 1) / (n - k)
-    cov = factor * solution.bread @ meat @ solution.bread
+    if g < 2 or n <= k:
+        cov = np.full((len(solution.params), len(solution.params)), np.nan)
+    else:
+        factor = g / (g - 1) * (n - 1) / (n - k)
+        cov = factor * solution.bread @ meat @ solution.bread
     names = list(solution.params.index)
     return RegressionResult(
         params=solution.params,
