@@ -399,9 +399,11 @@ def _full(sub: np.ndarray, base: np.ndarray, free: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_converged(sol: optimize.OptimizeResult, scaled_gradient: np.ndarray) -> None:
+def _check_converged(
+    sol: optimize.OptimizeResult, scaled_gradient: np.ndarray, error: type = RuntimeError
+) -> None:
     if not sol.success and float(np.max(np.abs(scaled_gradient))) > 1e-8:
-        raise RuntimeError(f"mobility model did not converge: {sol.message}")
+        raise error(f"mobility model did not converge: {sol.message}")
 
 
 def _free(model: MobilityModel) -> np.ndarray:
@@ -443,7 +445,9 @@ def profile_interval(
     -------
     tuple of float
         ``(low, high)``; an end is infinite when the statistic stays below the quantile
-        up to 64 standard errors from the estimate.
+        up to 64 standard errors from the estimate, and NaN when a constrained fit on
+        the way there does not converge (a likelihood too flat to profile: small
+        samples).
     """
     names = list(model.params.index)
     if name not in names:
@@ -480,7 +484,7 @@ def profile_interval(
             options={"gtol": 1e-10, "maxiter": 500},
         )
         theta = _full(sol.x, base, rest)
-        _check_converged(sol, scale * objective(theta)[1][rest])
+        _check_converged(sol, scale * objective(theta)[1][rest], _ProfileNotConverged)
         start["theta"] = theta  # warm start for the next value
         return 2 * (objective(theta)[0] - value_hat) * adjust - critical
 
@@ -489,13 +493,21 @@ def profile_interval(
     for sign in (-1.0, 1.0):
         start["theta"] = theta_hat
         inner, step = theta_hat[j], se
-        while step <= 64 * se and statistic(theta_hat[j] + sign * step) < 0:
-            inner, step = theta_hat[j] + sign * step, 2 * step
-        if step > 64 * se:
-            ends.append(sign * np.inf)
-            continue
-        ends.append(optimize.brentq(statistic, inner, theta_hat[j] + sign * step, xtol=1e-6 * se))
+        try:
+            while step <= 64 * se and statistic(theta_hat[j] + sign * step) < 0:
+                inner, step = theta_hat[j] + sign * step, 2 * step
+            if step > 64 * se:
+                ends.append(sign * np.inf)
+                continue
+            outer = theta_hat[j] + sign * step
+            ends.append(optimize.brentq(statistic, inner, outer, xtol=1e-6 * se))
+        except _ProfileNotConverged:
+            ends.append(np.nan)  # the likelihood is too flat there to profile
     return float(ends[0]), float(ends[1])
+
+
+class _ProfileNotConverged(RuntimeError):
+    """The constrained fit of one profile point did not converge."""
 
 
 #: The counterfactual quantities, in the order :func:`counterfactual_table` reports them.
