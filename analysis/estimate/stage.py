@@ -23,6 +23,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from analysis import __version__, config
+from analysis.errors import EstimationDataError
 from analysis.estimate.counterfactual import scenario_shifts
 from analysis.estimate.mobility import (
     gravity_ppml,
@@ -579,6 +580,51 @@ FRAME_COLUMNS: tuple[str, ...] = (
 )
 
 
+#: The fewest persons a group must hold for the estimate stage to run: the premiums
+#: need AI and non-AI workers in Korea and the destination in the premium year, the
+#: mobility model AI workers of Korean origin at home and abroad. Fewer is a named
+#: error up front, not a failure deep inside an estimator.
+MINIMUM_PERSONS: int = 2
+
+
+def estimability_problems(panel_file: Path, skills: list[str]) -> list[str]:
+    """What the panel lacks for the estimate stage (empty when it can run)."""
+    year = int(SPEC["premium_year_by_country"])  # type: ignore[arg-type]
+    destination = str(MOBILITY_MODEL["destination"])
+    source = f"read_parquet('{str(panel_file).replace(chr(39), chr(39) * 2)}')"
+    held = " OR ".join(f'"{s}"' for s in skills) or "false"
+    con = duckdb.connect()
+    try:
+        counts = con.sql(
+            f"""SELECT
+              count(DISTINCT user_id) FILTER (year = {year} AND country = '{HOME}' AND ai),
+              count(DISTINCT user_id) FILTER (year = {year} AND country = '{HOME}' AND NOT ai),
+              count(DISTINCT user_id) FILTER (year = {year} AND country = '{destination}' AND ai),
+              count(DISTINCT user_id)
+                FILTER (year = {year} AND country = '{destination}' AND NOT ai),
+              count(DISTINCT user_id) FILTER (origin = '{HOME}' AND ai AND country = '{HOME}'),
+              count(DISTINCT user_id) FILTER (origin = '{HOME}' AND ai AND country <> '{HOME}'),
+              count(DISTINCT user_id) FILTER ({held})
+            FROM {source}"""
+        ).fetchone()
+    finally:
+        con.close()
+    needs = [
+        f"AI workers in {HOME} in {year}",
+        f"non-AI workers in {HOME} in {year}",
+        f"AI workers in {destination} in {year}",
+        f"non-AI workers in {destination} in {year}",
+        f"AI workers of {HOME} origin working in {HOME}",
+        f"AI workers of {HOME} origin working abroad",
+        "workers holding an AI skill cluster",
+    ]
+    return [
+        f"{what}: {n} (at least {MINIMUM_PERSONS} needed)"
+        for what, n in zip(needs, counts, strict=True)
+        if n < MINIMUM_PERSONS
+    ]
+
+
 def engine_premium_tables(
     con: duckdb.DuckDBPyConnection, panel_file: Path, skills: list[str]
 ) -> tuple[dict[str, pd.DataFrame], SkillPay]:
@@ -621,6 +667,11 @@ def run_estimates(
     panel_file = panel_dir / "panel.parquet"
     columns = panel_columns(panel_file)
     skills = sorted(c for c in columns if c.startswith("ai_"))
+    problems = estimability_problems(panel_file, skills)
+    if problems:
+        raise EstimationDataError(
+            f"{panel_file} holds too few workers to estimate from: " + "; ".join(problems)
+        )
     tables: dict[str, pd.DataFrame] = {}
     population = load_population()
     state: dict[str, object] = {}
