@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, sparse, stats
+from scipy import optimize, sparse, special, stats
 
 from analysis.errors import EstimationDataError
 from analysis.estimate.mobility import numerical_gradient
@@ -174,7 +174,7 @@ class MobilityModel:
             ("return", self.returns, c_r, beta),
         ):
             eta = cells.X @ c + slope * (cells.Z @ d - shift)
-            p = 1 / (1 + np.exp(-eta))
+            p = special.expit(eta)
             total = cells.raw_weight.sum() + cells.fixed_rate_weight
             out[name] = float(((cells.raw_weight * p).sum() + cells.fixed_rate_events) / total)
             out[f"workers_{name}"] = total / cells.years
@@ -209,7 +209,7 @@ def _objective(theta: np.ndarray, model: MobilityModel, d_hat, precision, fix_d:
     ):
         g = cells.Z @ d
         eta = cells.X @ c + slope * g
-        prob = 1 / (1 + np.exp(-eta))
+        prob = special.expit(eta)
         value -= float(cells.events @ eta - cells.exposure @ np.logaddexp(0.0, eta))
         r = cells.events - cells.exposure * prob
         jac = np.zeros((len(eta), n_par))
@@ -241,7 +241,7 @@ def _person_scores(model: MobilityModel, theta: np.ndarray, fix_d: bool, n_perso
         (model.returns, c_r, beta, ke, ke + kr + 1),
     ):
         eta = cells.X @ c + slope * (cells.Z @ d)
-        prob = 1 / (1 + np.exp(-eta))
+        prob = special.expit(eta)
         jac = np.zeros((len(eta), len(theta)))
         jac[:, c0 : c0 + cells.X.shape[1]] = cells.X
         jac[:, s_pos] = cells.Z @ d
