@@ -149,3 +149,9 @@ def write_delivery(
             else:
                 part.to_csv(path, index=False)
     return root
+
+
+def part_path(root: Path, table: str, i: int = 0, *, fmt: str = "parquet") -> Path:
+    """The path ``write_delivery`` (standard names, folders) gives part ``i`` of ``table``."""
+    stem = STANDARD[table]
+    return root / stem / f"{stem}_{i:04d}_part_00.{fmt}"

@@ -75,8 +75,30 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _glob_literal(path: str | Path) -> str:
+    """``path`` as a DuckDB file pattern that matches this one file only.
+
+    DuckDB expands ``*``, ``?`` and ``[...]`` in every file name it is given, lists
+    of names included, and has no setting to turn that off: a part file named
+    ``part_[0].parquet`` would read ``part_0.parquet`` in its place, and one named
+    ``part_*.parquet`` every part. Each of the three characters is put in a class of
+    its own (``[*]``, ``[?]``, ``[[]``), which matches just that character.
+
+    Examples
+    --------
+    >>> _glob_literal("t/part_[0]*.parquet")
+    't/part_[[]0][*].parquet'
+    """
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in str(path))
+
+
+def _path_lit(path: str | Path) -> str:
+    """A SQL literal naming exactly the file ``path`` (no glob expansion)."""
+    return _lit(_glob_literal(path))
+
+
 def _file_list(files: tuple[Path, ...] | list[Path]) -> str:
-    return "[" + ", ".join(_lit(f) for f in files) + "]"
+    return "[" + ", ".join(_path_lit(f) for f in files) + "]"
 
 
 # --------------------------------------------------------------------------- parsing
@@ -340,9 +362,9 @@ class _TableReader:
         if path.stat().st_size == 0:
             raise UnreadableFileError(f"file is empty: {path}", table=self.table.name, files=[path])
         scan = (
-            f"read_parquet({_lit(path)})"
+            f"read_parquet({_path_lit(path)})"
             if self.files.format == "parquet"
-            else f"read_csv({_lit(path)}, header=true, all_varchar=true)"
+            else f"read_csv({_path_lit(path)}, header=true, all_varchar=true)"
         )
         try:
             described = self.con.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()
@@ -420,7 +442,7 @@ class _TableReader:
             parts = [
                 f"SELECT {cols}, {_lit(self._relpath(path))} AS source_file, "
                 f"CAST(row_number() OVER () - 1 AS BIGINT) AS source_row "
-                f"FROM read_csv({_lit(path)}, header=true, all_varchar=true)"
+                f"FROM read_csv({_path_lit(path)}, header=true, all_varchar=true)"
                 for path in self.files.files
             ]
             sql = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
