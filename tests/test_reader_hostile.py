@@ -9,10 +9,20 @@ with their reason and counted in the ledger, the other rows unchanged.
 
 from __future__ import annotations
 
-import pytest
-from delivery_factory import clean_tables, part_path, write_delivery
+import gzip
+from pathlib import Path
 
-from analysis.sources.revelio import read_delivery
+import pandas as pd
+import pytest
+from delivery_factory import (
+    clean_tables,
+    corrupt_parquet_column,
+    many_positions,
+    part_path,
+    write_delivery,
+)
+
+from analysis.sources.revelio import UnreadableFileError, read_delivery
 
 
 def _assert_ledger_adds_up(delivery) -> None:
@@ -55,3 +65,73 @@ def test_part_names_with_glob_characters_are_read_once(tmp_path, table, fmt, odd
     if table == "positions":
         assert sorted(frame["position_id"]) == [10, 11, 20, 30, 31, 40, 99]
     _assert_ledger_adds_up(delivery)
+
+
+# --------------------------------------------------------------------------- read errors
+def _corrupt_positions_part(tmp_path: Path, column: str) -> tuple[Path, Path]:
+    """A two-part delivery whose second positions part has broken ``column`` pages."""
+    tables = clean_tables()
+    # a quarantined row in the broken part, so that quarantine() reads it too
+    bad = tables["positions"].iloc[[5]].assign(position_id=41, seniority=9)
+    tables["positions"] = pd.concat([tables["positions"], bad], ignore_index=True)
+    root = write_delivery(tmp_path, tables, parts=2)
+    broken = part_path(root, "positions", 1)
+    corrupt_parquet_column(broken, column)
+    return root, broken
+
+
+def _assert_names_broken_part(err: pytest.ExceptionInfo, broken: Path) -> None:
+    message = str(err.value)
+    assert "cannot read parquet file individual_positions/" + broken.name in message
+    assert "table:  positions" in message and str(broken) in message
+    assert err.value.table == "positions" and err.value.files == [str(broken)]
+
+
+@pytest.mark.parametrize("column", ["salary", "startdate"])
+def test_corrupt_page_of_a_validated_column_is_named_when_reading(tmp_path, column):
+    root, broken = _corrupt_positions_part(tmp_path, column)
+    with pytest.raises(UnreadableFileError) as err:
+        read_delivery(root)
+    _assert_names_broken_part(err, broken)
+
+
+@pytest.mark.parametrize("call", ["write_parquet", "to_pandas", "quarantine"])
+def test_corrupt_page_read_only_later_is_named_there(tmp_path, call):
+    # ``company`` is not validated: the reader succeeds, the first full read fails.
+    root, broken = _corrupt_positions_part(tmp_path, "company")
+    delivery = read_delivery(root)
+    out = tmp_path / "out"
+    run = {
+        "write_parquet": lambda: delivery.write_parquet(out),
+        "to_pandas": lambda: delivery.to_pandas("positions"),
+        "quarantine": delivery.quarantine,
+    }[call]
+    with pytest.raises(UnreadableFileError) as err:
+        run()
+    _assert_names_broken_part(err, broken)
+    assert not list(out.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("suffix", ["csv", "csv.gz"])
+def test_ragged_csv_row_far_into_a_file_is_named(tmp_path, suffix):
+    # DuckDB sniffs the first 20,480 rows; a row with one field too many at data row
+    # 50,000 fails only when the whole file is read.
+    tables = clean_tables()
+    tables["positions"] = many_positions(60_000)
+    root = write_delivery(tmp_path, tables, fmt="csv")
+    path = part_path(root, "positions", fmt="csv")
+    lines = path.read_text().splitlines(keepends=True)
+    lines[50_001] = lines[50_001].rstrip("\n") + ",extra\n"
+    if suffix == "csv.gz":
+        path.unlink()
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress("".join(lines).encode()))
+    else:
+        path.write_text("".join(lines))
+    with pytest.raises(UnreadableFileError) as err:
+        read_delivery(root)
+    message = str(err.value)
+    assert f"cannot read csv file individual_positions/{path.name} of table 'positions'" in message
+    assert "CSV Error on Line: 50002" in message
+    assert "Expected Number of Columns: 15 Found: 16" in message
+    assert err.value.files == [str(path)]

@@ -29,10 +29,13 @@ Examples
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pandas as pd
@@ -64,6 +67,14 @@ _MAX_EXAMPLES = 5
 #: Largest integer a double holds exactly (2**53): ids beyond it cannot come from floats.
 _EXACT_DOUBLE = "9.007199254740992e15"
 _STAGE = "read"
+#: How every CSV part file is read: a header line, every value as text.
+_CSV_OPTIONS = "header=true, all_varchar=true"
+#: DuckDB errors that say nothing about the files (memory, Ctrl-C): passed on as they are.
+_NOT_FILE_ERRORS = (duckdb.OutOfMemoryException, duckdb.InterruptException)
+#: Longest line of a DuckDB message kept in an error (an "Original Line" can be long).
+_MESSAGE_LINE = 300
+
+_T = TypeVar("_T")
 
 
 def _lit(text: str | Path) -> str:
@@ -99,6 +110,132 @@ def _path_lit(path: str | Path) -> str:
 
 def _file_list(files: tuple[Path, ...] | list[Path]) -> str:
     return "[" + ", ".join(_path_lit(f) for f in files) + "]"
+
+
+# --------------------------------------------------------------------------- read errors
+def _duckdb_message(exc: BaseException) -> str:
+    """The informative part of a DuckDB error, on one line.
+
+    A DuckDB read error states the problem on its first lines (the CSV line, the
+    original text, "This file is not utf-8 encoded", ...), then suggests options of
+    its own and lists the CSV dialect it detected: the first part is kept, the rest
+    dropped. Control characters (a corrupt page can put some in the message) are
+    shown escaped.
+    """
+    kept = []
+    for line in str(exc).splitlines():
+        if line.startswith("Possible ") or re.match(r"\s+\w[\w ]* = ", line):
+            break
+        line = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line.strip())
+        if line:
+            kept.append(line if len(line) <= _MESSAGE_LINE else line[:_MESSAGE_LINE] + "...")
+    text = "; ".join(kept) or type(exc).__name__
+    if "not utf-8 encoded" in text.lower() or "invalid unicode" in text.lower():
+        text = (
+            "file is not UTF-8 encoded (re-encode it as UTF-8, e.g. from latin-1 or cp949); " + text
+        )
+    return text
+
+
+def _scan_one(fmt: str, path: Path) -> str:
+    """SQL reading one part file, as the raw views read it."""
+    if fmt == "parquet":
+        return f"read_parquet({_path_lit(path)})"
+    return f"read_csv({_path_lit(path)}, {_CSV_OPTIONS})"
+
+
+def _probe(con: duckdb.DuckDBPyConnection, fmt: str, path: Path) -> duckdb.Error | None:
+    """Read every value of one file (hashing whole rows); the error it raises, if any."""
+    try:
+        con.sql(
+            f"SELECT count(*) FROM {_scan_one(fmt, path)} AS t WHERE hash(t) IS NOT NULL"
+        ).fetchall()
+    except _NOT_FILE_ERRORS:
+        raise
+    except duckdb.Error as exc:
+        return exc
+    return None
+
+
+def _names_file(text: str, path: Path) -> bool:
+    """Whether a DuckDB message names ``path`` (as given or as the escaped pattern)."""
+    return any(
+        re.search(re.escape(name) + r"(?![\w.\-\[\]])", text)
+        for name in (str(path), _glob_literal(path))
+    )
+
+
+def _read_failure(
+    con: duckdb.DuckDBPyConnection,
+    exc: duckdb.Error,
+    root: Path,
+    files: dict[str, TableFiles],
+    table: str | None,
+) -> UnreadableFileError:
+    """A named error for a failed query over the delivery's files.
+
+    The file at fault is the one DuckDB's message names; when it names none (a
+    corrupt parquet page often does not), each file is read on its own, those of
+    ``table`` first, and the first that fails is named with its own error.
+    """
+    order = sorted(files, key=lambda t: t != table)  # the table at hand first
+    culprit: tuple[str, Path] | None = None
+    cause: BaseException = exc
+    text = str(exc)
+    named = [(t, f) for t in order for f in files[t].files if _names_file(text, f)]
+    if named:
+        culprit = named[0]
+    else:
+        for t in order:
+            for f in files[t].files:
+                error = _probe(con, files[t].format, f)
+                if error is not None:
+                    culprit, cause = (t, f), error
+                    break
+            if culprit:
+                break
+    if culprit is not None:
+        t, f = culprit
+        fmt = files[t].format
+        return UnreadableFileError(
+            f"cannot read {fmt} file {f.relative_to(root).as_posix()} of table "
+            f"'{t}': {_duckdb_message(cause)}",
+            table=t,
+            files=[f],
+            hint=(
+                "the file's footer and schema read, its data pages do not: it is corrupt "
+                "or incomplete; fetch or export it again"
+                if fmt == "parquet"
+                else None
+            ),
+        )
+    what = f"table '{table}'" if table else f"delivery {root}"
+    return UnreadableFileError(
+        f"cannot read {what}: {_duckdb_message(exc)}",
+        table=table,
+        files=files[table].files if table else [root],
+    )
+
+
+def _guarded(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    files: dict[str, TableFiles],
+    table: str | None,
+    run: Callable[[], _T],
+) -> _T:
+    """``run()`` (a query that executes and fetches), with read failures named.
+
+    Every query over the raw files goes through here: DuckDB reads a file's data
+    pages only when a query runs, so a corrupt page or a ragged CSV row far into a
+    file fails there, after every view was created without complaint.
+    """
+    try:
+        return run()
+    except _NOT_FILE_ERRORS:
+        raise
+    except duckdb.Error as exc:
+        raise _read_failure(con, exc, root, files, table) from exc
 
 
 # --------------------------------------------------------------------------- parsing
@@ -235,20 +372,36 @@ class Delivery:
 
     # ---- access -------------------------------------------------------------
     def relation(self, table: str) -> duckdb.DuckDBPyRelation:
-        """Valid rows of ``table`` as a lazy DuckDB relation."""
+        """Valid rows of ``table`` as a lazy DuckDB relation.
+
+        The files are read when the relation is fetched, outside the reader's
+        checks: a corrupt file then raises a bare ``duckdb.Error``. Use
+        :meth:`query` or :meth:`to_pandas` to have it named.
+        """
         if table not in TABLES and table != "quarantine":
             raise KeyError(f"unknown table {table!r}; choose from {[*TABLES, 'quarantine']}")
         return self.con.table(table)
 
+    def _guarded(self, table: str | None, run: Callable[[], _T]) -> _T:
+        return _guarded(self.con, self.root, self.files, table, run)
+
+    def query(self, sql: str, *, table: str | None = None) -> pd.DataFrame:
+        """Run ``sql`` over the views and fetch the result as a DataFrame.
+
+        Unlike ``con.sql(sql).df()``, a file that cannot be read raises an
+        :class:`UnreadableFileError` naming it (``table``: where to look first).
+        """
+        return self._guarded(table, lambda: self.con.sql(sql).df())
+
     def to_pandas(self, table: str) -> pd.DataFrame:
         """Valid rows of ``table`` as a DataFrame, ordered by file and row (small data)."""
-        return self.con.sql(f"SELECT * FROM {_ident(table)} ORDER BY source_file, source_row").df()
+        return self.query(
+            f"SELECT * FROM {_ident(table)} ORDER BY source_file, source_row", table=table
+        )
 
     def quarantine(self) -> pd.DataFrame:
         """Every quarantined row with its table, file, row, reasons and raw values."""
-        return self.con.sql(
-            'SELECT * FROM quarantine ORDER BY "table", source_file, source_row'
-        ).df()
+        return self.query('SELECT * FROM quarantine ORDER BY "table", source_file, source_row')
 
     @property
     def schema_family(self) -> str:
@@ -264,12 +417,17 @@ class Delivery:
     @cached_property
     def delivery_date(self) -> date:
         """The snapshot date: the latest ``updated_dt``, else the latest spell date."""
-        row = self.con.sql("SELECT max(updated_dt) FROM users").fetchone()
+        row = self._guarded(
+            "users", lambda: self.con.sql("SELECT max(updated_dt) FROM users").fetchone()
+        )
         if row and row[0] is not None:
             return row[0]
-        row = self.con.sql(
-            "SELECT max(greatest(startdate, coalesce(enddate, startdate))) FROM positions"
-        ).fetchone()
+        row = self._guarded(
+            "positions",
+            lambda: self.con.sql(
+                "SELECT max(greatest(startdate, coalesce(enddate, startdate))) FROM positions"
+            ).fetchone(),
+        )
         if row and row[0] is not None:
             return row[0]
         raise DeliveryError(
@@ -309,10 +467,13 @@ class Delivery:
                 order = " ORDER BY source_file, source_row" if ordered else ""
             if not order:
                 self.con.sql("SET preserve_insertion_order = false")
+            copy = (
+                f"COPY (SELECT * FROM {_ident(name)}{order}) TO {_lit(tmp)} "
+                "(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)"
+            )
             try:
-                self.con.sql(
-                    f"COPY (SELECT * FROM {_ident(name)}{order}) TO {_lit(tmp)} "
-                    "(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)"
+                self._guarded(
+                    name if name in TABLES else None, lambda copy=copy: self.con.sql(copy)
                 )
             except BaseException:
                 tmp.unlink(missing_ok=True)
@@ -328,12 +489,17 @@ class _TableReader:
     """Builds and validates the views of one table."""
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, root: Path, table: Table, files: TableFiles
+        self,
+        con: duckdb.DuckDBPyConnection,
+        root: Path,
+        table: Table,
+        all_files: dict[str, TableFiles],
     ) -> None:
         self.con = con
         self.root = root
         self.table = table
-        self.files = files
+        self.files = all_files[table.name]
+        self.all_files = all_files
         self.sources: dict[str, str] = {}
         self.extras: list[str] = []
         self.raw_types: dict[str, str] = {}
@@ -368,9 +534,11 @@ class _TableReader:
         )
         try:
             described = self.con.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()
+        except _NOT_FILE_ERRORS:
+            raise
         except duckdb.Error as exc:
             raise UnreadableFileError(
-                f"cannot read {self.files.format} file {path}: {str(exc).splitlines()[0]}",
+                f"cannot read {self.files.format} file {path}: {_duckdb_message(exc)}",
                 table=self.table.name,
                 files=[path],
             ) from exc
@@ -449,31 +617,39 @@ class _TableReader:
         try:
             self.con.sql(f"CREATE OR REPLACE VIEW {_ident(name + '_raw')} AS {sql}")
             described = self.con.sql(f"DESCRIBE {_ident(name + '_raw')}").fetchall()
+        except _NOT_FILE_ERRORS:
+            raise
         except duckdb.Error as exc:
             raise UnreadableFileError(
-                f"cannot combine the part files of table '{name}': {str(exc).splitlines()[0]}",
+                f"cannot combine the part files of table '{name}': {_duckdb_message(exc)}",
                 table=name,
                 files=self.files.files,
             ) from exc
         self.raw_types = {row[0]: row[1] for row in described}
 
-    def _run(self, sql: str) -> duckdb.DuckDBPyRelation:
-        """Execute a query over the raw files, turning a read failure into a named error."""
-        try:
-            return self.con.sql(sql)
-        except duckdb.Error as exc:  # data pages that fail only on a full scan
-            raise UnreadableFileError(
-                f"cannot read table '{self.table.name}': {str(exc).splitlines()[0]}",
-                table=self.table.name,
-                files=self.files.files,
-            ) from exc
+    def _guarded(self, run: Callable[[], _T]) -> _T:
+        return _guarded(self.con, self.root, self.all_files, self.table.name, run)
+
+    def _fetchone(self, sql: str) -> tuple:
+        """Run a query over the raw files and fetch its one row (read failures named)."""
+        return self._guarded(lambda: self.con.sql(sql).fetchone())
+
+    def _fetchall(self, sql: str) -> list[tuple]:
+        return self._guarded(lambda: self.con.sql(sql).fetchall())
+
+    def _df(self, sql: str) -> pd.DataFrame:
+        return self._guarded(lambda: self.con.sql(sql).df())
+
+    def _execute(self, sql: str) -> None:
+        """Run a statement (creating a view binds it, which reads the files' schemas)."""
+        self._guarded(lambda: self.con.sql(sql))
 
     def _examples(self, where: str, columns: list[str], view: str) -> pd.DataFrame:
         cols = ", ".join(_ident(c) for c in [*columns, "source_file", "source_row"])
-        return self._run(
+        return self._df(
             f"SELECT {cols} FROM {_ident(view)} WHERE {where} "
             f"ORDER BY source_file, source_row LIMIT {_MAX_EXAMPLES}"
-        ).df()
+        )
 
     # ---- step 3: fatal key checks -------------------------------------------------
     def check_identifiers(self) -> None:
@@ -485,9 +661,9 @@ class _TableReader:
             rtype = self.raw_types[col]
             parsed = _parse_expr(col, spec, rtype)
             present = _is_raw_present(col, rtype)
-            bad = self._run(
+            bad = self._fetchone(
                 f"SELECT count(*) FROM {_ident(raw)} WHERE {present} AND ({parsed}) IS NULL"
-            ).fetchone()[0]
+            )[0]
             if bad:
                 raise KeyIntegrityError(
                     f"{bad:,} value(s) of identifier {col} in table '{self.table.name}' are not "
@@ -498,9 +674,9 @@ class _TableReader:
                     examples=self._examples(f"{present} AND ({parsed}) IS NULL", [col], raw),
                 )
             if not spec.nullable:
-                missing = self._run(
-                    f"SELECT count(*) FROM {_ident(raw)} WHERE NOT {present}"
-                ).fetchone()[0]
+                missing = self._fetchone(f"SELECT count(*) FROM {_ident(raw)} WHERE NOT {present}")[
+                    0
+                ]
                 if missing:
                     raise KeyIntegrityError(
                         f"{missing:,} row(s) of table '{self.table.name}' have no {col}",
@@ -512,10 +688,10 @@ class _TableReader:
         key = self.table.key
         if key:
             parsed = _parse_expr(key, self.table.columns[key], self.raw_types[key])
-            dup = self._run(
+            dup = self._fetchone(
                 f"SELECT count(*) AS keys, sum(n) AS rows FROM (SELECT {parsed} AS k, "
                 f"count(*) AS n FROM {_ident(raw)} GROUP BY k HAVING count(*) > 1)"
-            ).fetchone()
+            )
             if dup[0]:
                 where = (
                     f"({parsed}) IN (SELECT {parsed} FROM {_ident(raw)} GROUP BY 1 "
@@ -531,10 +707,10 @@ class _TableReader:
                 )
 
     def _bad_files(self, where: str) -> list[str]:
-        rows = self._run(
+        rows = self._fetchall(
             f"SELECT DISTINCT source_file FROM {_ident(self.table.name + '_raw')} "
             f"WHERE {where} ORDER BY 1 LIMIT 10"
-        ).fetchall()
+        )
         return [str(self.root / r[0]) for r in rows]
 
     # ---- step 4: typed view with per-row problems ---------------------------------------
@@ -545,10 +721,10 @@ class _TableReader:
             if spec.kind != "country":
                 continue
             expr = _parse_expr(col, spec, self.raw_types[col])
-            frame = self._run(
+            frame = self._df(
                 f"SELECT {expr} AS name, count(*) AS rows FROM {_ident(self.table.name + '_raw')} "
                 f"WHERE name IS NOT NULL GROUP BY name"
-            ).df()
+            )
             frame.insert(0, "column", col)
             frame.insert(0, "table", self.table.name)
             frames.append(frame)
@@ -641,7 +817,7 @@ class _TableReader:
             f"SELECT parsed.* EXCLUDE (_raw_reasons), {reasons} AS _reasons "
             f"FROM ({stage_a}) AS parsed {known_users}"
         )
-        self.con.sql(f"CREATE OR REPLACE VIEW {_ident(name + '_typed')} AS {sql}")
+        self._execute(f"CREATE OR REPLACE VIEW {_ident(name + '_typed')} AS {sql}")
         return raw_rules + table_rules
 
     def create_output_views(self, rules: list[_Rule]) -> None:
@@ -668,7 +844,7 @@ class _TableReader:
         columns += ["source_file", "source_row"]
         q_list = "[" + ", ".join(_lit(r) for r in quarantine_reasons) + "]::VARCHAR[]"
         self.quarantine_filter = f"len(list_intersect(_reasons, {q_list})) > 0"
-        self.con.sql(
+        self._execute(
             f"CREATE OR REPLACE VIEW {_ident(name)} AS SELECT {', '.join(columns)} "
             f"FROM {typed} WHERE NOT ({self.quarantine_filter})"
         )
@@ -709,11 +885,11 @@ class _TableReader:
         typed = _ident(name + "_typed")
         q_list = "[" + ", ".join(_lit(r.reason) for r in rules if r.action == "quarantine")
         q_list += "]::VARCHAR[]"
-        frame = self._run(
+        frame = self._df(
             f"SELECT list_filter(_reasons, x -> list_contains({q_list}, x))[1] AS primary_reason, "
             f"list_filter(_reasons, x -> NOT list_contains({q_list}, x)) AS modified, "
             f"count(*) AS n FROM {typed} GROUP BY ALL"
-        ).df()
+        )
         rows_in = int(frame["n"].sum()) if len(frame) else 0
         removed: dict[str, int] = {}
         modified: dict[str, int] = {}
@@ -767,7 +943,7 @@ def read_delivery(
         con = duckdb.connect()
         con.sql("SET enable_progress_bar = false")
     files = discover_tables(root)
-    readers = {name: _TableReader(con, root, TABLES[name], files[name]) for name in TABLES}
+    readers = {name: _TableReader(con, root, TABLES[name], files) for name in TABLES}
     for reader in readers.values():
         reader.resolve_columns()
         reader.create_raw_view()
