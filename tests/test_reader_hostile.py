@@ -10,6 +10,7 @@ with their reason and counted in the ledger, the other rows unchanged.
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -135,3 +136,72 @@ def test_ragged_csv_row_far_into_a_file_is_named(tmp_path, suffix):
     assert "CSV Error on Line: 50002" in message
     assert "Expected Number of Columns: 15 Found: 16" in message
     assert err.value.files == [str(path)]
+
+
+# --------------------------------------------------------------------------- CSV files
+@pytest.mark.parametrize(("encoding", "city"), [("latin-1", "Bogotá"), ("cp949", "서울")])
+def test_csv_not_utf8_says_so_and_names_the_file(tmp_path, encoding, city):
+    tables = clean_tables()
+    tables["positions"].loc[0, "metro_area"] = city
+    root = write_delivery(tmp_path, tables, fmt="csv")
+    path = part_path(root, "positions", fmt="csv")
+    path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+    with pytest.raises(UnreadableFileError) as err:
+        read_delivery(root)
+    message = str(err.value)
+    assert "file is not UTF-8 encoded" in message
+    assert f"individual_positions/{path.name} of table 'positions'" in message
+    assert "on line 2 is not UTF-8" in message
+    assert err.value.files == [str(path)]
+
+
+def _gzip_cut_after_line(text: str, n_lines: int) -> bytes:
+    """A gzip stream of ``text`` that ends (without its end marker) after ``n_lines``:
+    the compressor is flushed there, so every line before the cut inflates cleanly."""
+    lines = text.splitlines(keepends=True)
+    deflate = zlib.compressobj(wbits=31)
+    head = deflate.compress("".join(lines[:n_lines]).encode())
+    return head + deflate.flush(zlib.Z_FULL_FLUSH)
+
+
+@pytest.mark.parametrize("where", ["at a row boundary", "inside a row"])
+def test_truncated_csv_gz_is_reported_as_truncated(tmp_path, where):
+    tables = clean_tables()
+    tables["positions"] = many_positions(1_000)
+    root = write_delivery(tmp_path, tables, fmt="csv")
+    path = part_path(root, "positions", fmt="csv")
+    text = path.read_text()
+    path.unlink()
+    path = path.with_name(path.name + ".gz")
+    cut = _gzip_cut_after_line(text, 600)
+    # at a row boundary DuckDB silently reads 599 rows; inside a row it reads a half row
+    path.write_bytes(cut if where == "at a row boundary" else cut + zlib.compress(b"7")[2:5])
+    with pytest.raises(UnreadableFileError) as err:
+        read_delivery(root)
+    message = str(err.value)
+    assert f"cannot read csv file individual_positions/{path.name} of table 'positions'" in message
+    assert "truncated" in message or "not valid gzip" in message
+    assert err.value.files == [str(path)]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "csv.gz"])
+def test_ragged_row_near_the_top_is_not_read_as_a_missing_column(tmp_path, suffix):
+    root = write_delivery(tmp_path, fmt="csv")
+    path = part_path(root, "skills", fmt="csv")
+    lines = path.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].rstrip("\n") + ",extra\n"  # line 3 has one field too many
+    text = "".join(lines)
+    if suffix == "csv.gz":
+        path.unlink()
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    with pytest.raises(UnreadableFileError) as err:
+        read_delivery(root)
+    message = str(err.value)
+    assert f"individual_user_skills/{path.name} of table 'skills'" in message
+    assert "CSV Error on Line: 3" in message  # the header is line 1
+    assert "Original Line: 1,Python,python,R,2012-01-01,extra" in message
+    assert "Expected Number of Columns: 5 Found: 6" in message
+    assert "missing" not in message

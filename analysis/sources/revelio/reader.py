@@ -28,8 +28,12 @@ Examples
 
 from __future__ import annotations
 
+import codecs
+import csv
+import gzip
 import json
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -67,12 +71,16 @@ _MAX_EXAMPLES = 5
 #: Largest integer a double holds exactly (2**53): ids beyond it cannot come from floats.
 _EXACT_DOUBLE = "9.007199254740992e15"
 _STAGE = "read"
-#: How every CSV part file is read: a header line, every value as text.
-_CSV_OPTIONS = "header=true, all_varchar=true"
+#: Field separators a CSV header may use; the contract's is the comma.
+_CSV_DELIMITERS = (",", "\t", ";", "|")
+#: Bytes at the start of a CSV file checked for UTF-8 before DuckDB reads it.
+_CSV_SAMPLE_BYTES = 1 << 20
 #: DuckDB errors that say nothing about the files (memory, Ctrl-C): passed on as they are.
 _NOT_FILE_ERRORS = (duckdb.OutOfMemoryException, duckdb.InterruptException)
 #: Longest line of a DuckDB message kept in an error (an "Original Line" can be long).
 _MESSAGE_LINE = 300
+#: Compressed bytes inflated at a time when checking a gzip file (at most ~64 MB out).
+_GZIP_CHUNK = 1 << 16
 
 _T = TypeVar("_T")
 
@@ -137,14 +145,106 @@ def _duckdb_message(exc: BaseException) -> str:
     return text
 
 
+def _gzip_problem(path: Path) -> str | None:
+    """Why ``path`` is not a complete gzip file, or ``None`` when it is one.
+
+    DuckDB reads a gzip file that was cut short up to the cut and stops without an
+    error, so a truncated ``.csv.gz`` would silently lose its last rows (or end in
+    a half row). The whole file is inflated here, the output thrown away, and each
+    member's end-of-stream marker and checksum verified (a file may hold several
+    gzip members one after the other; zero bytes after the last are padding).
+    """
+    inflate = zlib.decompressobj(wbits=31)
+    fed = False  # whether the current member has received any bytes
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(_GZIP_CHUNK):
+                while chunk:
+                    if not fed and not chunk.strip(b"\0"):
+                        break  # padding between or after members
+                    fed = True
+                    inflate.decompress(chunk)
+                    chunk = b""
+                    if inflate.eof:
+                        chunk = inflate.unused_data  # the next member, if any
+                        inflate = zlib.decompressobj(wbits=31)
+                        fed = False
+    except zlib.error as exc:
+        return f"file is not valid gzip ({exc})"
+    if fed:
+        return "file is truncated: the gzip stream ends before its end-of-stream marker"
+    return None
+
+
+class _CsvHeaderError(ValueError):
+    """The first line of a CSV file cannot serve as its header."""
+
+
+def _csv_header(path: Path) -> tuple[str, list[str]]:
+    """The field separator and the column names, from the first line of a CSV file.
+
+    The separator is the comma unless the header holds more tabs, semicolons or
+    pipes than commas. The first megabyte is checked to be UTF-8 on the way: DuckDB
+    checks the encoding only of the columns a query reads, so a latin-1 or cp949
+    file would otherwise fail late, or not at all where the odd bytes sit in a
+    column nothing reads.
+
+    Raises
+    ------
+    _CsvHeaderError
+        If the start of the file is not UTF-8, or its first line is blank or names
+        a column twice.
+    """
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        sample = handle.read(_CSV_SAMPLE_BYTES)
+    try:
+        # not final: the sample may end inside a multi-byte character
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(sample, final=False)
+    except UnicodeDecodeError as exc:
+        line = sample.count(b"\n", 0, exc.start) + 1
+        raise _CsvHeaderError(
+            f"file is not UTF-8 encoded: byte 0x{sample[exc.start]:02x} on line {line} is not "
+            "UTF-8; re-encode the file as UTF-8 (from latin-1, cp949, ...)"
+        ) from exc
+    text = text.split("\n", 1)[0].rstrip("\r")
+    delimiter = max(_CSV_DELIMITERS, key=text.count)
+    delimiter = delimiter if text.count(delimiter) else ","
+    names = [n.strip() for n in next(csv.reader([text], delimiter=delimiter), [])]
+    if not any(names):
+        raise _CsvHeaderError("the first line, which must be the header, is blank")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise _CsvHeaderError(f"the header names column(s) {', '.join(repeated)} twice")
+    return delimiter, names
+
+
+def _csv_scan(path: Path, header: tuple[str, list[str]]) -> str:
+    """SQL reading a CSV file with the given header: every value as text.
+
+    DuckDB's dialect sniffer is not used: it looks for the longest run of rows with
+    one number of fields and, when a row near the top has another, skips the header
+    and takes a later row for it (a ragged row then reads as "required column ... is
+    missing", or as a table of the wrong rows). With the header's columns given and
+    detection off, every row must have the header's number of fields, and a row that
+    does not fails the read with its line number.
+    """
+    delimiter, names = header
+    columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
+    return (
+        f"read_csv({_path_lit(path)}, auto_detect=false, header=true, delim={_lit(delimiter)}, "
+        f"quote='\"', escape='\"', columns={columns})"
+    )
+
+
 def _scan_one(fmt: str, path: Path) -> str:
     """SQL reading one part file, as the raw views read it."""
     if fmt == "parquet":
         return f"read_parquet({_path_lit(path)})"
-    return f"read_csv({_path_lit(path)}, {_CSV_OPTIONS})"
+    return _csv_scan(path, _csv_header(path))
 
 
-def _probe(con: duckdb.DuckDBPyConnection, fmt: str, path: Path) -> duckdb.Error | None:
+def _probe(con: duckdb.DuckDBPyConnection, fmt: str, path: Path) -> BaseException | None:
     """Read every value of one file (hashing whole rows); the error it raises, if any."""
     try:
         con.sql(
@@ -152,7 +252,7 @@ def _probe(con: duckdb.DuckDBPyConnection, fmt: str, path: Path) -> duckdb.Error
         ).fetchall()
     except _NOT_FILE_ERRORS:
         raise
-    except duckdb.Error as exc:
+    except (duckdb.Error, _CsvHeaderError, OSError) as exc:
         return exc
     return None
 
@@ -503,17 +603,13 @@ class _TableReader:
         self.sources: dict[str, str] = {}
         self.extras: list[str] = []
         self.raw_types: dict[str, str] = {}
+        self.csv_headers: dict[Path, tuple[str, list[str]]] = {}
 
     # ---- step 1: schemas of the part files ------------------------------------
     def _scan(self, files: list[Path] | tuple[Path, ...]) -> str:
-        if self.files.format == "parquet":
-            return (
-                f"read_parquet({_file_list(files)}, union_by_name=true, filename=true, "
-                "file_row_number=true)"
-            )
         return (
-            f"read_csv({_file_list(files)}, header=true, all_varchar=true, "
-            "union_by_name=true, filename=true)"
+            f"read_parquet({_file_list(files)}, union_by_name=true, filename=true, "
+            "file_row_number=true)"
         )
 
     def _relpath(self, path: Path) -> str:
@@ -524,24 +620,42 @@ class _TableReader:
         prefix = len(str(self.root).rstrip("/")) + 2
         return f"substr({column}, {prefix})"
 
+    def _unreadable(self, path: Path, problem: str, hint: str | None = None) -> UnreadableFileError:
+        return UnreadableFileError(
+            f"cannot read {self.files.format} file {self._relpath(path)} of table "
+            f"'{self.table.name}': {problem}",
+            table=self.table.name,
+            files=[path],
+            hint=hint,
+        )
+
+    def _check_csv(self, path: Path) -> None:
+        """A complete gzip stream and a usable header line; the header is kept."""
+        if path.name.lower().endswith(".gz"):
+            problem = _gzip_problem(path)
+            if problem:
+                raise self._unreadable(path, problem, hint="fetch or compress the file again")
+        try:
+            self.csv_headers[path] = _csv_header(path)
+        except _CsvHeaderError as exc:
+            raise self._unreadable(path, str(exc)) from exc
+
     def _file_columns(self, path: Path) -> list[str]:
         if path.stat().st_size == 0:
             raise UnreadableFileError(f"file is empty: {path}", table=self.table.name, files=[path])
+        if self.files.format == "csv":
+            self._check_csv(path)
         scan = (
             f"read_parquet({_path_lit(path)})"
             if self.files.format == "parquet"
-            else f"read_csv({_path_lit(path)}, header=true, all_varchar=true)"
+            else _csv_scan(path, self.csv_headers[path])
         )
         try:
             described = self.con.sql(f"DESCRIBE SELECT * FROM {scan}").fetchall()
         except _NOT_FILE_ERRORS:
             raise
         except duckdb.Error as exc:
-            raise UnreadableFileError(
-                f"cannot read {self.files.format} file {path}: {_duckdb_message(exc)}",
-                table=self.table.name,
-                files=[path],
-            ) from exc
+            raise self._unreadable(path, _duckdb_message(exc)) from exc
         return [row[0] for row in described]
 
     def resolve_columns(self) -> None:
@@ -610,7 +724,7 @@ class _TableReader:
             parts = [
                 f"SELECT {cols}, {_lit(self._relpath(path))} AS source_file, "
                 f"CAST(row_number() OVER () - 1 AS BIGINT) AS source_row "
-                f"FROM read_csv({_path_lit(path)}, header=true, all_varchar=true)"
+                f"FROM {_csv_scan(path, self.csv_headers[path])}"
                 for path in self.files.files
             ]
             sql = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
