@@ -23,7 +23,7 @@ from delivery_factory import (
     write_delivery,
 )
 
-from analysis.sources.revelio import UnreadableFileError, read_delivery
+from analysis.sources.revelio import EmptyTableError, UnreadableFileError, read_delivery
 
 
 def _assert_ledger_adds_up(delivery) -> None:
@@ -205,3 +205,16 @@ def test_ragged_row_near_the_top_is_not_read_as_a_missing_column(tmp_path, suffi
     assert "Original Line: 1,Python,python,R,2012-01-01,extra" in message
     assert "Expected Number of Columns: 5 Found: 6" in message
     assert "missing" not in message
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_empty_users_table_names_the_table(tmp_path, fmt):
+    tables = clean_tables()
+    tables["users"] = tables["users"].iloc[0:0]  # a header (a schema) and no rows
+    root = write_delivery(tmp_path, tables, fmt=fmt)
+    with pytest.raises(EmptyTableError) as err:
+        read_delivery(root)
+    message = str(err.value)
+    assert "table 'users' has no rows" in message
+    assert str(part_path(root, "users", fmt=fmt)) in message
+    assert err.value.table == "users"

@@ -5,6 +5,7 @@ See :func:`read_delivery` and ``../shared/docs/revelio-input-contract.md``.
 
 from analysis.sources.revelio.errors import (
     DeliveryError,
+    EmptyTableError,
     KeyIntegrityError,
     MissingColumnError,
     MissingTableError,
@@ -17,6 +18,7 @@ __all__ = [
     "TABLES",
     "Delivery",
     "DeliveryError",
+    "EmptyTableError",
     "KeyIntegrityError",
     "MissingColumnError",
     "MissingTableError",

@@ -49,6 +49,7 @@ from analysis.sources.countries import names_to_iso3
 from analysis.sources.revelio.discover import TableFiles, discover_tables
 from analysis.sources.revelio.errors import (
     DeliveryError,
+    EmptyTableError,
     KeyIntegrityError,
     MissingColumnError,
     UnreadableFileError,
@@ -1088,6 +1089,13 @@ def read_delivery(
         reader.create_output_views(rules)
         quarantine_parts.append(reader.quarantine_sql)
         delivery.row_counts[name] = reader.count(ledger, rules)
+        if name == "users" and delivery.row_counts[name]["rows_read"] == 0:
+            raise EmptyTableError(
+                "table 'users' has no rows (its files hold at most a header): every other "
+                "table refers to it",
+                table="users",
+                files=files["users"].files,
+            )
         delivery.column_sources[name] = dict(reader.sources)
         delivery.extra_columns[name] = list(reader.extras)
     con.sql(
