@@ -341,7 +341,13 @@ def _guarded(
 
 # --------------------------------------------------------------------------- parsing
 def _parse_expr(col: str, spec: Column, raw_type: str) -> str:
-    """SQL that parses raw column ``col`` (of DuckDB type ``raw_type``) to its kind."""
+    """SQL that parses raw column ``col`` (of DuckDB type ``raw_type``) to its kind.
+
+    Numbers: NaN means missing, whether a parquet NaN or the text ``NaN``, ``nan``,
+    ``-nan``, ... in a CSV file (see :func:`_is_raw_present`); an infinite value
+    (parquet ``inf``, text ``inf``, ``Infinity``, ``1e400``, ...) is no number and so
+    unparseable: it parses to NULL while present, which quarantines the row.
+    """
     c = _ident(col)
     base = raw_type.split("(")[0].upper()
     is_text = base == "VARCHAR"
@@ -380,10 +386,16 @@ def _parse_expr(col: str, spec: Column, raw_type: str) -> str:
     return f"NULLIF(trim(CAST({c} AS VARCHAR)), '')"
 
 
-def _is_raw_present(col: str, raw_type: str) -> str:
-    """SQL true when the raw value is present (not null, not blank text)."""
+def _is_raw_present(col: str, raw_type: str, kind: str) -> str:
+    """SQL true when the raw value is present: not null, not blank text, and, in a
+    numeric column, not NaN (a parquet NaN or NaN written as text, in any case)."""
     c = _ident(col)
     if raw_type.split("(")[0].upper() == "VARCHAR":
+        if kind in ("id", "int", "float"):
+            return (
+                f"({c} IS NOT NULL AND trim({c}) <> '' "
+                f"AND NOT coalesce(isnan(TRY_CAST(trim({c}) AS DOUBLE)), false))"
+            )
         return f"({c} IS NOT NULL AND trim({c}) <> '')"
     if raw_type.split("(")[0].upper() in ("DOUBLE", "FLOAT"):
         return f"({c} IS NOT NULL AND NOT isnan({c}))"
@@ -775,7 +787,7 @@ class _TableReader:
                 continue
             rtype = self.raw_types[col]
             parsed = _parse_expr(col, spec, rtype)
-            present = _is_raw_present(col, rtype)
+            present = _is_raw_present(col, rtype, spec.kind)
             bad = self._fetchone(
                 f"SELECT count(*) FROM {_ident(raw)} WHERE {present} AND ({parsed}) IS NULL"
             )[0]
@@ -858,7 +870,7 @@ class _TableReader:
         for i, (col, spec) in enumerate(self.table.columns.items()):
             rtype = self.raw_types[col]
             expr = _parse_expr(col, spec, rtype)
-            present = _is_raw_present(col, rtype)
+            present = _is_raw_present(col, rtype, spec.kind)
             if spec.kind == "country":
                 alias = f"cm{i}"
                 joins.append(f"LEFT JOIN country_map AS {alias} ON {alias}._cm_name = {expr}")
