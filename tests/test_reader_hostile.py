@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from delivery_factory import (
     clean_tables,
@@ -265,3 +268,67 @@ def test_nan_text_in_a_csv_integer_column_is_missing(tmp_path):
     got = delivery.to_pandas("positions").set_index("position_id")["seniority"]
     assert len(got) == 6 and pd.isna(got[11]) and got[10] == 2
     assert delivery.ledger.removed_total() == 0
+
+
+# --------------------------------------------------------------------------- time zones
+def _zoned(dates: pd.Series, zone: str) -> pd.Series:
+    """Midnight of each date as a time-zone-aware timestamp in ``zone``."""
+    return pd.to_datetime(dates).dt.tz_localize(zone)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Seoul", "Pacific/Auckland", "+09:00"])
+def test_zoned_parquet_dates_keep_their_own_calendar_date(tmp_path, zone):
+    tables = clean_tables()
+    want = tables["positions"][["position_id", "startdate", "enddate"]].copy()
+    positions = tables["positions"]
+    if zone.startswith("+"):  # a fixed offset, as Arrow writes it
+        for col in ("startdate", "enddate"):
+            positions[col] = pd.to_datetime(positions[col]).dt.tz_localize("Etc/GMT-9")
+        schema = pa.Schema.from_pandas(positions, preserve_index=False)
+        for col in ("startdate", "enddate"):
+            i = schema.get_field_index(col)
+            schema = schema.set(i, pa.field(col, pa.timestamp("ns", tz=zone)))
+        root = write_delivery(tmp_path, tables)
+        table = pa.Table.from_pandas(positions, schema=schema, preserve_index=False)
+        pq.write_table(table, part_path(root, "positions"))
+    else:
+        for col in ("startdate", "enddate"):
+            positions[col] = _zoned(positions[col], zone)
+        root = write_delivery(tmp_path, tables)
+    got = read_delivery(root).to_pandas("positions")[["position_id", "startdate", "enddate"]]
+    for col in ("startdate", "enddate"):
+        assert got[col].tolist() == pd.to_datetime(want[col]).tolist(), col
+
+
+def test_parts_in_different_time_zones_each_keep_their_calendar(tmp_path):
+    tables = clean_tables()
+    want = pd.to_datetime(tables["positions"]["startdate"]).tolist()
+    root = write_delivery(tmp_path, tables, parts=2)
+    for i, zone in enumerate(["Asia/Seoul", "America/Los_Angeles"]):
+        path = part_path(root, "positions", i)
+        part = pd.read_parquet(path)
+        part["startdate"] = _zoned(part["startdate"], zone)
+        part.to_parquet(path, index=False)
+    got = read_delivery(root).to_pandas("positions")["startdate"].tolist()
+    assert got == want
+
+
+def test_zoned_updated_dt_gives_the_delivery_date_as_written(tmp_path):
+    tables = clean_tables()
+    users = tables["users"]
+    users["updated_dt"] = pd.to_datetime(["2024-12-01"] * 4).tz_localize("Asia/Seoul")
+    delivery = read_delivery(write_delivery(tmp_path, tables))
+    assert delivery.delivery_date == date(2024, 12, 1)  # not 30 November (UTC)
+    assert (delivery.to_pandas("users")["updated_dt"] == pd.Timestamp("2024-12-01")).all()
+
+
+def test_csv_dates_with_an_offset_keep_their_calendar_date(tmp_path):
+    # (DuckDB's text cast already keeps the written date; kept as a guard.)
+    tables = clean_tables()
+    positions = tables["positions"]
+    positions["startdate"] = _zoned(positions["startdate"], "Asia/Seoul").map(
+        lambda t: t.isoformat()
+    )
+    delivery = read_delivery(write_delivery(tmp_path, tables, fmt="csv"))
+    got = delivery.to_pandas("positions")["startdate"].tolist()
+    assert got == pd.to_datetime(clean_tables()["positions"]["startdate"]).tolist()

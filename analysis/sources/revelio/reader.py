@@ -43,6 +43,8 @@ from typing import TypeVar
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from analysis.ledger import Ledger
 from analysis.sources.countries import names_to_iso3
@@ -84,6 +86,10 @@ _MESSAGE_LINE = 300
 _GZIP_CHUNK = 1 << 16
 
 _T = TypeVar("_T")
+#: DuckDB's type of a time-zone-aware timestamp (parquet ``isAdjustedToUTC``).
+_TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"
+#: A fixed UTC offset as Arrow writes it for a zone given as an offset ("+09:00").
+_UTC_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
 
 
 def _lit(text: str | Path) -> str:
@@ -340,13 +346,24 @@ def _guarded(
 
 
 # --------------------------------------------------------------------------- parsing
-def _parse_expr(col: str, spec: Column, raw_type: str) -> str:
+def _parse_expr(
+    col: str, spec: Column, raw_type: str, zones: dict[str, str | None] | None = None
+) -> str:
     """SQL that parses raw column ``col`` (of DuckDB type ``raw_type``) to its kind.
 
     Numbers: NaN means missing, whether a parquet NaN or the text ``NaN``, ``nan``,
     ``-nan``, ... in a CSV file (see :func:`_is_raw_present`); an infinite value
     (parquet ``inf``, text ``inf``, ``Infinity``, ``1e400``, ...) is no number and so
     unparseable: it parses to NULL while present, which quarantines the row.
+
+    Dates: a date is the calendar date as written, in its own time zone. Text such
+    as ``2015-06-01T00:00:00+09:00`` is read as 1 June (DuckDB's text cast keeps the
+    wall-clock date). A time-zone-aware parquet timestamp is stored as an instant in
+    UTC, which DuckDB would cast to a date in the session's zone (midnight in Seoul
+    is 15:00 the day before in UTC, and the first of a month became the previous
+    month); it is turned back into the wall-clock time of the zone the file records
+    for the column. ``zones`` maps each ``source_file`` to that zone (``None``: the
+    file's column has no zone, so DuckDB made it an instant in the session's zone).
     """
     c = _ident(col)
     base = raw_type.split("(")[0].upper()
@@ -379,11 +396,36 @@ def _parse_expr(col: str, spec: Column, raw_type: str) -> str:
                 f"TRY_CAST(TRY_STRPTIME({t}, '%Y-%m') AS DATE), "
                 f"TRY_CAST(TRY_CAST({t} AS TIMESTAMP) AS DATE))"
             )
+        elif raw_type.upper() == _TIMESTAMPTZ and zones:
+            value = _wall_clock_date(c, zones)
         else:
             value = f"TRY_CAST({c} AS DATE)"
         return value
     # str and country
     return f"NULLIF(trim(CAST({c} AS VARCHAR)), '')"
+
+
+def _wall_clock(column: str, zone: str | None) -> str:
+    """SQL: the TIMESTAMPTZ ``column`` as the wall-clock TIMESTAMP of ``zone``."""
+    if zone is None:
+        return f"timezone(current_setting('TimeZone'), {column})"
+    offset = _UTC_OFFSET.fullmatch(zone)
+    if offset:
+        sign = -1 if offset.group(1) == "-" else 1
+        minutes = sign * (int(offset.group(2)) * 60 + int(offset.group(3)))
+        return f"(timezone('UTC', {column}) + INTERVAL ({minutes}) MINUTE)"
+    return f"timezone({_lit(zone)}, {column})"
+
+
+def _wall_clock_date(column: str, zones: dict[str, str | None]) -> str:
+    """SQL: the date of a TIMESTAMPTZ column in each file's own time zone."""
+    distinct = set(zones.values())
+    if len(distinct) == 1:
+        return f"CAST({_wall_clock(column, distinct.pop())} AS DATE)"
+    cases = " ".join(
+        f"WHEN {_lit(file)} THEN {_wall_clock(column, zone)}" for file, zone in zones.items()
+    )
+    return f"CAST(CASE source_file {cases} END AS DATE)"
 
 
 def _is_raw_present(col: str, raw_type: str, kind: str) -> str:
@@ -617,6 +659,7 @@ class _TableReader:
         self.extras: list[str] = []
         self.raw_types: dict[str, str] = {}
         self.csv_headers: dict[Path, tuple[str, list[str]]] = {}
+        self.zones: dict[str, dict[str, str | None]] = {}
 
     # ---- step 1: schemas of the part files ------------------------------------
     def _scan(self, files: list[Path] | tuple[Path, ...]) -> str:
@@ -653,7 +696,8 @@ class _TableReader:
         except _CsvHeaderError as exc:
             raise self._unreadable(path, str(exc)) from exc
 
-    def _file_columns(self, path: Path) -> list[str]:
+    def _file_columns(self, path: Path) -> dict[str, str]:
+        """The columns of one part file and their DuckDB types."""
         if path.stat().st_size == 0:
             raise UnreadableFileError(f"file is empty: {path}", table=self.table.name, files=[path])
         if self.files.format == "csv":
@@ -669,14 +713,55 @@ class _TableReader:
             raise
         except duckdb.Error as exc:
             raise self._unreadable(path, _duckdb_message(exc)) from exc
-        return [row[0] for row in described]
+        return {row[0]: row[1] for row in described}
+
+    def _arrow_zone(self, path: Path, column: str) -> str:
+        """The time zone the file records for a time-zone-aware column (UTC if none).
+
+        DuckDB reads such a column as an instant and drops the zone; pandas and
+        Arrow keep it in the file's Arrow schema, read here from the footer.
+        """
+        try:
+            kind = pq.read_schema(path).field(column).type
+        except (OSError, KeyError, pa.ArrowException) as exc:
+            problem = f"cannot read the schema of column {column}: {exc}"
+            raise self._unreadable(path, problem) from exc
+        zone = getattr(kind, "tz", None) or "UTC"
+        if not _UTC_OFFSET.fullmatch(zone):
+            try:
+                self.con.sql(
+                    f"SELECT timezone({_lit(zone)}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+                ).fetchall()
+            except duckdb.Error as exc:
+                raise self._unreadable(
+                    path, f"column {column} is in time zone {zone!r}, which DuckDB does not know"
+                ) from exc
+        return zone
+
+    def _date_zones(self, file_types: dict[Path, dict[str, str]]) -> None:
+        """For each date column stored time-zone-aware in some file: each file's zone."""
+        self.zones = {}
+        for canonical, spec in self.table.columns.items():
+            if spec.kind != "date" or canonical not in self.sources:
+                continue
+            name = self.sources[canonical]
+            zones = {
+                self._relpath(path): (
+                    self._arrow_zone(path, name) if types.get(name) == _TIMESTAMPTZ else None
+                )
+                for path, types in file_types.items()
+            }
+            if any(zone is not None for zone in zones.values()):
+                self.zones[canonical] = zones
 
     def resolve_columns(self) -> None:
         """Map file columns to canonical ones through the alias map; check required ones."""
         per_file: dict[Path, dict[str, str]] = {}
+        file_types: dict[Path, dict[str, str]] = {}
         all_columns: dict[str, None] = {}
         for path in self.files.files:
-            columns = self._file_columns(path)
+            file_types[path] = self._file_columns(path)
+            columns = list(file_types[path])
             lower = {c.lower(): c for c in columns}
             for c in columns:
                 all_columns.setdefault(c, None)
@@ -706,6 +791,8 @@ class _TableReader:
                 hint="; ".join(str(dict(d)) for d in sorted(distinct)),
             )
         self.sources = dict(next(iter(distinct)))
+        if self.files.format == "parquet":
+            self._date_zones(file_types)
         used = {v.lower() for v in self.sources.values()}
         aliases = {a.lower() for spec in self.table.columns.values() for a in spec.aliases}
         reserved = {"filename", "file_row_number", "source_file", "source_row"}
@@ -869,7 +956,7 @@ class _TableReader:
         joins = []
         for i, (col, spec) in enumerate(self.table.columns.items()):
             rtype = self.raw_types[col]
-            expr = _parse_expr(col, spec, rtype)
+            expr = _parse_expr(col, spec, rtype, self.zones.get(col))
             present = _is_raw_present(col, rtype, spec.kind)
             if spec.kind == "country":
                 alias = f"cm{i}"
