@@ -26,7 +26,12 @@ from delivery_factory import (
     write_delivery,
 )
 
-from analysis.sources.revelio import EmptyTableError, UnreadableFileError, read_delivery
+from analysis.sources.revelio import (
+    DeliveryError,
+    EmptyTableError,
+    UnreadableFileError,
+    read_delivery,
+)
 
 
 def _assert_ledger_adds_up(delivery) -> None:
@@ -332,3 +337,140 @@ def test_csv_dates_with_an_offset_keep_their_calendar_date(tmp_path):
     delivery = read_delivery(write_delivery(tmp_path, tables, fmt="csv"))
     got = delivery.to_pandas("positions")["startdate"].tolist()
     assert got == pd.to_datetime(clean_tables()["positions"]["startdate"]).tolist()
+
+
+# --------------------------------------------------------------------------- plausibility
+RUN_DATE = date(2025, 6, 30)
+
+
+def _one_bad_value(tmp_path: Path, table: str, row: int, column: str, value, fmt="parquet"):
+    """The valid delivery with one value replaced, read on ``RUN_DATE``."""
+    tables = clean_tables()
+    frame = tables[table].astype({column: "object"})
+    frame.loc[row, column] = value
+    if "date" not in column and column != "first_reported":
+        frame[column] = frame[column].astype("float64")
+    tables[table] = frame
+    return read_delivery(write_delivery(tmp_path, tables, fmt=fmt), as_of=RUN_DATE)
+
+
+def _assert_only_quarantined(delivery, table: str, key, reason: str) -> None:
+    quarantine = delivery.quarantine()
+    assert len(quarantine) == 1
+    got = quarantine.iloc[0]
+    assert (got["table"], got["primary_reason"]) == (table, reason)
+    if key is not None:
+        assert got["record_key"] == key
+    counts = delivery.row_counts[table]
+    assert counts["rows_quarantined"] == 1
+    removed = delivery.ledger.to_frame().query("action == 'removed'")
+    assert dict(zip(removed["reason"], removed["rows_affected"], strict=True)) == {reason: 1}
+    _assert_ledger_adds_up(delivery)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("salary", 1e20, "salary above plausible maximum 1e7"),
+        ("total_compensation", 5e7, "total_compensation above plausible maximum 1e7"),
+        ("weight", 1e300, "weight above plausible maximum 1e7"),
+    ],
+)
+def test_implausible_amounts_are_quarantined(tmp_path, column, value, reason):
+    delivery = _one_bad_value(tmp_path, "positions", 2, column, value)
+    _assert_only_quarantined(delivery, "positions", 20, reason)
+    kept = delivery.to_pandas("positions").set_index("position_id")
+    want = clean_tables()["positions"].set_index("position_id").drop(index=20)
+    assert kept.index.tolist() == want.index.tolist()
+    pd.testing.assert_series_equal(kept[column], want[column], check_dtype=False)
+
+
+def test_amounts_at_the_bound_are_kept(tmp_path):
+    delivery = _one_bad_value(tmp_path, "positions", 2, "salary", 1e7)
+    assert delivery.ledger.removed_total() == 0
+    assert delivery.to_pandas("positions").set_index("position_id").loc[20, "salary"] == 1e7
+
+
+AFTER = "after the delivery date"
+
+
+@pytest.mark.parametrize(
+    ("table", "row", "column", "value", "reason"),
+    [
+        ("positions", 0, "startdate", "1900-01-01", "startdate before 1950-01-01"),
+        ("positions", 1, "startdate", "2031-01-01", f"startdate more than 12 months {AFTER}"),
+        ("positions", 0, "enddate", "9999-12-01", f"enddate more than 60 months {AFTER}"),
+        ("education", 1, "startdate", "1801-09-01", "startdate before 1950-01-01"),
+        ("education", 2, "enddate", "2099-06-01", f"enddate more than 120 months {AFTER}"),
+        ("skills", 0, "first_reported", "2090-01-01", f"first_reported more than 1 month {AFTER}"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_implausible_dates_are_quarantined(tmp_path, table, row, column, value, reason, fmt):
+    delivery = _one_bad_value(tmp_path, table, row, column, date.fromisoformat(value), fmt)
+    key = clean_tables()["positions"].loc[row, "position_id"] if table == "positions" else None
+    _assert_only_quarantined(delivery, table, key, reason)
+    assert delivery.quarantine().iloc[0]["source_row"] == row
+    assert delivery.delivery_date == date(2024, 12, 15)
+
+
+def test_dates_inside_the_bounds_are_kept(tmp_path):
+    # a job accepted for next spring, a contract ending in four years, a 1950 start
+    tables = clean_tables()
+    positions = tables["positions"]
+    positions.loc[0, "startdate"] = date(1950, 1, 1)
+    positions.loc[1, "startdate"] = date(2025, 6, 1)
+    positions.loc[2, "enddate"] = date(2028, 12, 1)
+    delivery = read_delivery(write_delivery(tmp_path, tables), as_of=RUN_DATE)
+    assert delivery.ledger.removed_total() == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("2099-01-01", "updated_dt after the run date set to missing"),
+        ("1970-01-01", "updated_dt before 2003-05-05 set to missing"),
+    ],
+)
+def test_implausible_updated_dt_is_missing_and_not_the_delivery_date(tmp_path, value, reason):
+    tables = clean_tables()
+    tables["users"].loc[1, "updated_dt"] = date.fromisoformat(value)
+    # a spell that ends within 60 months of the true delivery date, not of 2099
+    tables["positions"].loc[1, "enddate"] = date(2029, 1, 1)
+    delivery = read_delivery(write_delivery(tmp_path, tables), as_of=RUN_DATE)
+    assert delivery.delivery_date == date(2024, 12, 15)
+    users = delivery.to_pandas("users").set_index("user_id")
+    assert len(users) == 4 and pd.isna(users.loc[2, "updated_dt"])
+    assert (users.drop(index=2)["updated_dt"] == pd.Timestamp("2024-12-15")).all()
+    modified = delivery.ledger.to_frame().query("action == 'modified'")
+    assert dict(zip(modified["reason"], modified["rows_affected"], strict=True)) == {reason: 1}
+    assert delivery.ledger.removed_total() == 0
+    _assert_ledger_adds_up(delivery)
+
+
+def test_without_plausible_updated_dt_the_latest_plausible_spell_dates_the_delivery(tmp_path):
+    tables = clean_tables()
+    tables["users"]["updated_dt"] = date(2099, 1, 1)
+    tables["positions"].loc[4, "enddate"] = date(2040, 1, 1)  # after the run date
+    delivery = read_delivery(write_delivery(tmp_path, tables), as_of=RUN_DATE)
+    # the latest spell date up to the run date: spell 31 ends in 2040 here (after the
+    # run date, so ignored), the latest other start or end is 2020-02
+    assert delivery.delivery_date == date(2020, 2, 1)
+    modified = delivery.ledger.to_frame().query("action == 'modified'")
+    assert modified["rows_affected"].tolist() == [4]
+    q = delivery.quarantine()
+    assert q["primary_reason"].tolist() == [f"enddate more than 60 months {AFTER}"]
+
+
+def test_no_plausible_date_at_all_names_the_tables(tmp_path):
+    tables = clean_tables()
+    tables["users"]["updated_dt"] = date(2099, 1, 1)
+    for col in ("startdate", "enddate"):
+        tables["positions"][col] = date(2098, 1, 1)
+    root = write_delivery(tmp_path, tables)
+    with pytest.raises(DeliveryError) as err:
+        read_delivery(root, as_of=RUN_DATE)
+    message = str(err.value)
+    assert "cannot infer the delivery date" in message
+    assert "table 'users'" in message and "table 'positions'" in message
+    assert str(part_path(root, "users")) in message

@@ -16,7 +16,13 @@ the delivery unusable (a missing table or column, an unreadable file, a key that
 is missing, non-integral or duplicated) raise a :class:`DeliveryError` naming
 file, table, column and example rows. Problems confined to a row (an end before
 the start, a salary or weight that is not positive, a seniority outside 1..7, an
-unknown country, ...) send the row to quarantine and are counted in the ledger.
+unknown country, a value outside its plausibility bound in
+:data:`analysis.config.PLAUSIBILITY_BOUNDS`, ...) send the row to quarantine and
+are counted in the ledger. Every query over the files goes through one guard, so a
+file that fails only when its data pages are read (a corrupt page, a ragged CSV row
+far into the file) is also named, when the reader validates it or later, when
+:meth:`Delivery.write_parquet`, :meth:`Delivery.to_pandas`,
+:meth:`Delivery.quarantine` or :meth:`Delivery.query` read it.
 
 Examples
 --------
@@ -37,7 +43,6 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
@@ -46,6 +51,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from analysis import config
 from analysis.ledger import Ledger
 from analysis.sources.countries import names_to_iso3
 from analysis.sources.revelio.discover import TableFiles, discover_tables
@@ -456,8 +462,78 @@ class _Rule:
     column: str | None = None
 
 
-def _table_rules(table: Table) -> list[_Rule]:
-    """Problems specific to a table, beyond parse failures and unknown countries."""
+def _number(value: float) -> str:
+    """A bound as reasons show it: ``1e7``, ``2.5e6``."""
+    mantissa, exponent = f"{value:e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def _bound_rules(table: Table, delivery_date: date | None, as_of: date) -> list[_Rule]:
+    """Rules for the plausibility bounds of :data:`analysis.config.PLAUSIBILITY_BOUNDS`.
+
+    A value outside its bound quarantines the row (in ``users``, which keeps every
+    row, it is set to missing), under a reason that names the bound. Bounds relative
+    to the delivery date need it (``delivery_date``); ``users`` has none of those:
+    the delivery date is computed from its plausible ``updated_dt`` values.
+    """
+    rules: list[_Rule] = []
+    set_null = table.name == "users"
+    for (table_name, col), bound in config.PLAUSIBILITY_BOUNDS.items():
+        if table_name != table.name or col not in table.columns:
+            continue
+        c = _ident(col)
+        conditions: list[tuple[str, str]] = []  # (reason, condition)
+        if isinstance(bound.minimum, date):
+            conditions.append(
+                (f"{col} before {bound.minimum.isoformat()}", f"{c} < DATE '{bound.minimum}'")
+            )
+        elif bound.minimum is not None:
+            conditions.append(
+                (
+                    f"{col} below plausible minimum {_number(bound.minimum)}",
+                    f"{c} < {float(bound.minimum)!r}",
+                )
+            )
+        if bound.maximum is not None:
+            conditions.append(
+                (
+                    f"{col} above plausible maximum {_number(bound.maximum)}",
+                    f"{c} > {float(bound.maximum)!r}",
+                )
+            )
+        if bound.months_after_delivery is not None:
+            if delivery_date is None:
+                raise ValueError(f"bound on {table.name}.{col} needs the delivery date")
+            months = int(bound.months_after_delivery)
+            conditions.append(
+                (
+                    f"{col} more than {months} month{'s' if months != 1 else ''} after "
+                    "the delivery date",
+                    f"{c} > CAST(DATE '{delivery_date}' + INTERVAL {months} MONTH AS DATE)",
+                )
+            )
+        if bound.not_after_run_date:
+            conditions.append((f"{col} after the run date", f"{c} > DATE '{as_of}'"))
+        for reason, condition in conditions:
+            rules.append(
+                _Rule(
+                    reason + (" set to missing" if set_null else ""),
+                    f"{c} IS NOT NULL AND {condition}",
+                    action="set_null" if set_null else "quarantine",
+                    column=col if set_null else None,
+                )
+            )
+    return rules
+
+
+def _table_rules(table: Table, delivery_date: date | None, as_of: date) -> list[_Rule]:
+    """Problems specific to a table, beyond parse failures and unknown countries:
+    the table's own consistency rules, then its plausibility bounds."""
+    return _consistency_rules(table) + _bound_rules(table, delivery_date, as_of)
+
+
+def _consistency_rules(table: Table) -> list[_Rule]:
+    """Values that contradict each other or the contract (an end before the start, ...)."""
     if table.name == "positions":
         return [
             _Rule("enddate before startdate", "enddate IS NOT NULL AND enddate < startdate"),
@@ -514,6 +590,8 @@ class Delivery:
         Every country name that maps to no ISO3 code: table, column, name, rows.
     column_sources
         For each table, which file column fed each canonical column (aliases used).
+    as_of
+        The run date: an ``updated_dt`` after it is implausible.
     """
 
     root: Path
@@ -524,6 +602,8 @@ class Delivery:
     column_sources: dict[str, dict[str, str]] = field(default_factory=dict)
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
     row_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    as_of: date = field(default_factory=date.today)
+    _delivery_date: date | None = None
 
     # ---- access -------------------------------------------------------------
     def relation(self, table: str) -> duckdb.DuckDBPyRelation:
@@ -569,25 +649,17 @@ class Delivery:
             return "mixed"
         return "versioned" if versioned else "unversioned"
 
-    @cached_property
+    @property
     def delivery_date(self) -> date:
-        """The snapshot date: the latest ``updated_dt``, else the latest spell date."""
-        row = self._guarded(
-            "users", lambda: self.con.sql("SELECT max(updated_dt) FROM users").fetchone()
-        )
-        if row and row[0] is not None:
-            return row[0]
-        row = self._guarded(
-            "positions",
-            lambda: self.con.sql(
-                "SELECT max(greatest(startdate, coalesce(enddate, startdate))) FROM positions"
-            ).fetchone(),
-        )
-        if row and row[0] is not None:
-            return row[0]
-        raise DeliveryError(
-            "cannot infer the delivery date: no updated_dt and no spells", files=[self.root]
-        )
+        """The snapshot date, as :func:`read_delivery` inferred it.
+
+        The latest plausible ``updated_dt`` (implausible ones are set to missing
+        first, see :data:`analysis.config.PLAUSIBILITY_BOUNDS`); without any, the
+        latest plausible spell start or end (from 1950 up to the run date).
+        """
+        if self._delivery_date is None:
+            raise DeliveryError("the delivery date was not inferred", files=[self.root])
+        return self._delivery_date
 
     def summary(self) -> pd.DataFrame:
         """Rows read, quarantined and kept per table."""
@@ -948,8 +1020,22 @@ class _TableReader:
             else pd.DataFrame(columns=["table", "column", "name", "rows"])
         )
 
-    def create_typed_view(self, users_view: str | None) -> list[_Rule]:
-        """Parse every column and attach the list of problems of each row."""
+    def parsed(self, col: str) -> str:
+        """SQL of column ``col`` parsed to its kind (month-level dates truncated)."""
+        spec = self.table.columns[col]
+        expr = _parse_expr(col, spec, self.raw_types[col], self.zones.get(col))
+        if spec.kind == "date" and spec.month_level:
+            expr = f"CAST(date_trunc('month', {expr}) AS DATE)"
+        return expr
+
+    def create_typed_view(
+        self, users_view: str | None, delivery_date: date | None, as_of: date
+    ) -> list[_Rule]:
+        """Parse every column and attach the list of problems of each row.
+
+        ``delivery_date`` and ``as_of`` (the run date) anchor the plausibility
+        bounds of dates (see :func:`_bound_rules`).
+        """
         name = self.table.name
         raw = _ident(name + "_raw")
         parsed_cols, rules = [], []
@@ -989,7 +1075,7 @@ class _TableReader:
             if not spec.nullable and spec.kind != "id":
                 rules.append(_Rule(f"missing {col}", f"NOT {present}"))
         # Table-specific rules refer to parsed values: evaluate them on the parsed frame.
-        table_rules = _table_rules(self.table)
+        table_rules = _table_rules(self.table, delivery_date, as_of)
         known_users = ""
         if self.table.foreign_user and users_view:
             # A left join to the (unique) valid user ids, not NOT EXISTS: DuckDB runs the
@@ -1125,12 +1211,50 @@ class _TableReader:
         return {"rows_read": rows_in, "rows_quarantined": rows_in - rows_out, "rows_kept": rows_out}
 
 
+def _infer_delivery_date(delivery: Delivery, positions: _TableReader, as_of: date) -> date:
+    """The latest plausible ``updated_dt``; without one, the latest plausible spell date.
+
+    Runs after the users' views exist (their implausible ``updated_dt`` values are
+    already missing there) and before the views of the other tables, whose date
+    bounds are relative to the delivery date: spell dates are therefore taken from
+    the parsed raw rows, kept when between the earliest plausible spell date and
+    the run date.
+    """
+    row = delivery._guarded(
+        "users", lambda: delivery.con.sql("SELECT max(updated_dt) FROM users").fetchone()
+    )
+    if row and row[0] is not None:
+        return row[0]
+    start, end = positions.parsed("startdate"), positions.parsed("enddate")
+    sql = (
+        f"SELECT max(d) FROM (SELECT unnest([{start}, {end}]) AS d FROM positions_raw) "
+        f"WHERE d BETWEEN DATE '{config.EARLIEST_SPELL_DATE}' AND DATE '{as_of}'"
+    )
+    row = delivery._guarded("positions", lambda: delivery.con.sql(sql).fetchone())
+    if row and row[0] is not None:
+        return row[0]
+    raise DeliveryError(
+        "cannot infer the delivery date: table 'users' has no plausible updated_dt and "
+        "table 'positions' no plausible startdate or enddate",
+        table="users",
+        files=[*delivery.files["users"].files, *delivery.files["positions"].files],
+        hint=f"updated_dt must lie between {config.LINKEDIN_LAUNCH} and the run date {as_of}",
+    )
+
+
 def read_delivery(
     root: str | Path,
     *,
     con: duckdb.DuckDBPyConnection | None = None,
+    as_of: date | None = None,
 ) -> Delivery:
     """Read and validate a Revelio-style delivery folder.
+
+    The order matters where rules depend on each other: the users table is
+    validated first (an ``updated_dt`` outside its plausible range, such as one
+    after the run date, is set to missing and counted); the delivery date is then
+    the latest remaining ``updated_dt`` (see :attr:`Delivery.delivery_date`); the
+    other tables are validated last, their date bounds relative to that date.
 
     Parameters
     ----------
@@ -1138,6 +1262,8 @@ def read_delivery(
         Folder holding the four tables (see the input contract).
     con
         DuckDB connection to create the views in (a new in-memory one by default).
+    as_of
+        The run date (default: today): a snapshot date after it is implausible.
 
     Returns
     -------
@@ -1153,6 +1279,7 @@ def read_delivery(
         :class:`KeyIntegrityError`) when the delivery cannot be used at all.
     """
     root = Path(root).resolve()
+    as_of = date.today() if as_of is None else as_of
     if con is None:
         con = duckdb.connect()
         con.sql("SET enable_progress_bar = false")
@@ -1181,10 +1308,18 @@ def read_delivery(
     ).reset_index(drop=True)
 
     ledger = Ledger()
-    delivery = Delivery(root=root, con=con, files=files, ledger=ledger, unmapped_countries=unmapped)
+    delivery = Delivery(
+        root=root, con=con, files=files, ledger=ledger, unmapped_countries=unmapped, as_of=as_of
+    )
     quarantine_parts = []
     for name, reader in readers.items():
-        rules = reader.create_typed_view(users_view="users" if name != "users" else None)
+        if name != "users" and delivery._delivery_date is None:
+            delivery._delivery_date = _infer_delivery_date(delivery, readers["positions"], as_of)
+        rules = reader.create_typed_view(
+            users_view="users" if name != "users" else None,
+            delivery_date=delivery._delivery_date,
+            as_of=as_of,
+        )
         reader.create_output_views(rules)
         quarantine_parts.append(reader.quarantine_sql)
         delivery.row_counts[name] = reader.count(ledger, rules)
