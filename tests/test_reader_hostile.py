@@ -31,6 +31,7 @@ from analysis.sources.revelio import (
     EmptyTableError,
     UnreadableFileError,
     read_delivery,
+    read_delivery_manifest,
 )
 
 
@@ -474,3 +475,33 @@ def test_no_plausible_date_at_all_names_the_tables(tmp_path):
     assert "cannot infer the delivery date" in message
     assert "table 'users'" in message and "table 'positions'" in message
     assert str(part_path(root, "users")) in message
+
+
+# --------------------------------------------------------------------------- manifest
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "is not valid JSON"),
+        (b'{"generator": "x",', "is not valid JSON"),
+        (b'["a", "list"]', "holds a JSON list, not an object"),
+        (b'"\xff\xfe"', "is not UTF-8 text"),
+    ],
+    ids=["empty", "cut-short", "list", "not-utf8"],
+)
+def test_bad_manifest_is_named(tmp_path, content, problem):
+    root = write_delivery(tmp_path)
+    manifest = root / "manifest.json"
+    manifest.write_bytes(content)
+    with pytest.raises(UnreadableFileError) as err:
+        read_delivery(root)
+    assert f"delivery manifest {manifest} {problem}" in str(err.value)
+    assert err.value.files == [str(manifest)]
+    with pytest.raises(UnreadableFileError):
+        read_delivery_manifest(root)
+
+
+def test_good_manifest_is_kept(tmp_path):
+    root = write_delivery(tmp_path)
+    assert read_delivery(root).manifest is None
+    (root / "manifest.json").write_text('{"generator": "hand", "seed": 1}')
+    assert read_delivery(root).manifest == {"generator": "hand", "seed": 1}

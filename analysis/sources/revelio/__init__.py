@@ -11,7 +11,12 @@ from analysis.sources.revelio.errors import (
     MissingTableError,
     UnreadableFileError,
 )
-from analysis.sources.revelio.reader import Delivery, describe_problems, read_delivery
+from analysis.sources.revelio.reader import (
+    Delivery,
+    describe_problems,
+    read_delivery,
+    read_delivery_manifest,
+)
 from analysis.sources.revelio.schema import TABLES
 
 __all__ = [
@@ -25,4 +30,5 @@ __all__ = [
     "UnreadableFileError",
     "describe_problems",
     "read_delivery",
+    "read_delivery_manifest",
 ]

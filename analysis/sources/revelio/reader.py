@@ -44,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -88,6 +88,8 @@ _CSV_SAMPLE_BYTES = 1 << 20
 _NOT_FILE_ERRORS = (duckdb.OutOfMemoryException, duckdb.InterruptException)
 #: Longest line of a DuckDB message kept in an error (an "Original Line" can be long).
 _MESSAGE_LINE = 300
+#: The delivery's optional description of itself (the synthetic world writes one).
+MANIFEST_NAME = "manifest.json"
 #: Compressed bytes inflated at a time when checking a gzip file (at most ~64 MB out).
 _GZIP_CHUNK = 1 << 16
 
@@ -131,6 +133,41 @@ def _path_lit(path: str | Path) -> str:
 
 def _file_list(files: tuple[Path, ...] | list[Path]) -> str:
     return "[" + ", ".join(_path_lit(f) for f in files) + "]"
+
+
+# --------------------------------------------------------------------------- manifest
+def read_delivery_manifest(root: str | Path) -> dict[str, Any] | None:
+    """The delivery's ``manifest.json`` as a dict, or ``None`` when it has none.
+
+    Parameters
+    ----------
+    root
+        The delivery folder.
+
+    Raises
+    ------
+    UnreadableFileError
+        If the file cannot be read, is not UTF-8, is not JSON, or holds a JSON
+        value other than an object; the message names the file.
+    """
+    path = Path(root) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        content = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        kind = {
+            UnicodeDecodeError: "is not UTF-8 text",
+            json.JSONDecodeError: "is not valid JSON",
+        }.get(type(exc), "cannot be read")
+        raise UnreadableFileError(f"delivery manifest {path} {kind}: {exc}", files=[path]) from exc
+    if not isinstance(content, dict):
+        raise UnreadableFileError(
+            f"delivery manifest {path} holds a JSON {type(content).__name__}, not an object",
+            files=[path],
+            hint='the manifest is a JSON object such as {"generator": ..., "files": [...]}',
+        )
+    return content
 
 
 # --------------------------------------------------------------------------- read errors
@@ -592,6 +629,8 @@ class Delivery:
         For each table, which file column fed each canonical column (aliases used).
     as_of
         The run date: an ``updated_dt`` after it is implausible.
+    manifest
+        The delivery's ``manifest.json`` (:func:`read_delivery_manifest`), if any.
     """
 
     root: Path
@@ -603,6 +642,7 @@ class Delivery:
     extra_columns: dict[str, list[str]] = field(default_factory=dict)
     row_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     as_of: date = field(default_factory=date.today)
+    manifest: dict[str, Any] | None = None
     _delivery_date: date | None = None
 
     # ---- access -------------------------------------------------------------
@@ -1284,6 +1324,7 @@ def read_delivery(
         con = duckdb.connect()
         con.sql("SET enable_progress_bar = false")
     files = discover_tables(root)
+    manifest = read_delivery_manifest(root)
     readers = {name: _TableReader(con, root, TABLES[name], files) for name in TABLES}
     for reader in readers.values():
         reader.resolve_columns()
@@ -1309,7 +1350,13 @@ def read_delivery(
 
     ledger = Ledger()
     delivery = Delivery(
-        root=root, con=con, files=files, ledger=ledger, unmapped_countries=unmapped, as_of=as_of
+        root=root,
+        con=con,
+        files=files,
+        ledger=ledger,
+        unmapped_countries=unmapped,
+        as_of=as_of,
+        manifest=manifest,
     )
     quarantine_parts = []
     for name, reader in readers.items():
