@@ -261,7 +261,9 @@ def _csv_header(path: Path) -> tuple[str, list[str]]:
     delimiter = max(_CSV_DELIMITERS, key=text.count)
     delimiter = delimiter if text.count(delimiter) else ","
     names = [n.strip() for n in next(csv.reader([text], delimiter=delimiter), [])]
-    if not any(names):
+    # a blank name gets DuckDB's name for it (column0, column1, ...)
+    names = [n or f"column{i}" for i, n in enumerate(names)] if any(names) else []
+    if not names:
         raise _CsvHeaderError("the first line, which must be the header, is blank")
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
@@ -799,13 +801,13 @@ class _TableReader:
 
     def _check_csv(self, path: Path) -> None:
         """A complete gzip stream and a usable header line; the header is kept."""
-        if path.name.lower().endswith(".gz"):
-            problem = _gzip_problem(path)
-            if problem:
-                raise self._unreadable(path, problem, hint="fetch or compress the file again")
         try:
+            if path.name.lower().endswith(".gz"):
+                problem = _gzip_problem(path)
+                if problem:
+                    raise self._unreadable(path, problem, hint="fetch or compress the file again")
             self.csv_headers[path] = _csv_header(path)
-        except _CsvHeaderError as exc:
+        except (_CsvHeaderError, OSError) as exc:
             raise self._unreadable(path, str(exc)) from exc
 
     def _file_columns(self, path: Path) -> dict[str, str]:
