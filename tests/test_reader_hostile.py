@@ -105,7 +105,7 @@ def test_corrupt_page_of_a_validated_column_is_named_when_reading(tmp_path, colu
     _assert_names_broken_part(err, broken)
 
 
-@pytest.mark.parametrize("call", ["write_parquet", "to_pandas", "quarantine"])
+@pytest.mark.parametrize("call", ["write_parquet", "to_pandas", "quarantine", "query", "execute"])
 def test_corrupt_page_read_only_later_is_named_there(tmp_path, call):
     # ``company`` is not validated: the reader succeeds, the first full read fails.
     root, broken = _corrupt_positions_part(tmp_path, "company")
@@ -115,6 +115,8 @@ def test_corrupt_page_read_only_later_is_named_there(tmp_path, call):
         "write_parquet": lambda: delivery.write_parquet(out),
         "to_pandas": lambda: delivery.to_pandas("positions"),
         "quarantine": delivery.quarantine,
+        "query": lambda: delivery.query("SELECT max(company) FROM positions"),
+        "execute": lambda: delivery.execute("CREATE TEMP TABLE t AS SELECT * FROM positions"),
     }[call]
     with pytest.raises(UnreadableFileError) as err:
         run()

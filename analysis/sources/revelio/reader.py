@@ -670,6 +670,11 @@ class Delivery:
         """
         return self._guarded(table, lambda: self.con.sql(sql).df())
 
+    def execute(self, sql: str, *, table: str | None = None) -> None:
+        """Run a statement over the views (``CREATE TEMP TABLE ... AS SELECT ...``),
+        a file that cannot be read named as in :meth:`query`."""
+        self._guarded(table, lambda: self.con.execute(sql))
+
     def to_pandas(self, table: str) -> pd.DataFrame:
         """Valid rows of ``table`` as a DataFrame, ordered by file and row (small data)."""
         return self.query(
