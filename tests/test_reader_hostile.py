@@ -485,8 +485,8 @@ def test_no_plausible_date_at_all_names_the_tables(tmp_path):
     [
         (b"", "is not valid JSON"),
         (b'{"generator": "x",', "is not valid JSON"),
-        (b'["a", "list"]', "holds a JSON list, not an object"),
-        (b'"\xff\xfe"', "is not UTF-8 text"),
+        (b'["a", "list"]', "is not a JSON object (it holds a list)"),
+        (b'"\xff\xfe"', "is not valid JSON: it is not UTF-8 text"),
     ],
     ids=["empty", "cut-short", "list", "not-utf8"],
 )

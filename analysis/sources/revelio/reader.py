@@ -155,17 +155,24 @@ def read_delivery_manifest(root: str | Path) -> dict[str, Any] | None:
         return None
     try:
         content = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        kind = {
-            UnicodeDecodeError: "is not UTF-8 text",
-            json.JSONDecodeError: "is not valid JSON",
-        }.get(type(exc), "cannot be read")
-        raise UnreadableFileError(f"delivery manifest {path} {kind}: {exc}", files=[path]) from exc
+    except OSError as exc:
+        raise UnreadableFileError(
+            f"delivery manifest {path} cannot be read: {exc}", files=[path]
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise UnreadableFileError(
+            f"delivery manifest {path} is not valid JSON: it is not UTF-8 text ({exc})",
+            files=[path],
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise UnreadableFileError(
+            f"delivery manifest {path} is not valid JSON: {exc}", files=[path]
+        ) from exc
     if not isinstance(content, dict):
         raise UnreadableFileError(
-            f"delivery manifest {path} holds a JSON {type(content).__name__}, not an object",
+            f"delivery manifest {path} is not a JSON object (it holds a {type(content).__name__})",
             files=[path],
-            hint='the manifest is a JSON object such as {"generator": ..., "files": [...]}',
+            hint="fix or remove it: the part files are read without it",
         )
     return content
 
