@@ -14,6 +14,7 @@ import zlib
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -507,3 +508,20 @@ def test_good_manifest_is_kept(tmp_path):
     assert read_delivery(root).manifest is None
     (root / "manifest.json").write_text('{"generator": "hand", "seed": 1}')
     assert read_delivery(root).manifest == {"generator": "hand", "seed": 1}
+
+
+@pytest.mark.parametrize("session_zone", ["UTC", "America/New_York"])
+def test_zoned_part_next_to_a_naive_part_whatever_the_session_zone(tmp_path, session_zone):
+    # DuckDB unifies the two parts as TIMESTAMPTZ, turning the naive dates into
+    # instants in the session's zone: each part is read back in its own calendar.
+    tables = clean_tables()
+    want = pd.to_datetime(tables["positions"]["startdate"]).tolist()
+    root = write_delivery(tmp_path, tables, parts=2)
+    path = part_path(root, "positions", 0)
+    part = pd.read_parquet(path)
+    part["startdate"] = _zoned(part["startdate"], "Asia/Seoul")
+    part.to_parquet(path, index=False)
+    con = duckdb.connect()
+    con.sql(f"SET TimeZone = '{session_zone}'")
+    delivery = read_delivery(root, con=con)
+    assert delivery.to_pandas("positions")["startdate"].tolist() == want
