@@ -16,6 +16,8 @@ Examples
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 #: Root of the source tree (the folder holding ``pyproject.toml``).
@@ -55,3 +57,107 @@ DUCKDB_MEMORY_LIMIT: str = os.environ.get("ANALYSIS_DUCKDB_MEMORY_LIMIT", "3GB")
 DEFAULT_SEED: int = 20251205
 #: Default analysis window, inclusive (the BOK report covers 2010-2024).
 DEFAULT_YEARS: tuple[int, int] = (2010, 2024)
+
+
+# --------------------------------------------------------------------------- plausibility
+@dataclass(frozen=True)
+class Bound:
+    """The plausible range of one column of a delivery.
+
+    The reader (:mod:`analysis.sources.revelio.reader`) turns each bound into a row
+    rule: a row whose value lies outside the range is quarantined (users: the value
+    is set to missing) and counted in the ledger under a reason that names the bound,
+    such as ``"salary above plausible maximum 1e7"``. Missing values are never
+    outside a bound.
+
+    Attributes
+    ----------
+    minimum, maximum
+        Smallest and largest plausible value, in the column's unit (annual USD, a
+        weight, a date); ``None``: no bound on that side.
+    months_after_delivery
+        Dates only: the latest plausible value is the delivery date plus this many
+        months (spells and studies listed ahead of time).
+    not_after_run_date
+        Dates only: a value after the day the delivery is read is implausible.
+    why
+        The reason for the bound: what a value outside it would mean.
+    """
+
+    minimum: float | date | None = None
+    maximum: float | None = None
+    months_after_delivery: int | None = None
+    not_after_run_date: bool = False
+    why: str = ""
+
+
+#: Earliest plausible spell date: a job or school spell starting before 1950 belongs
+#: to someone about 90 or older at any delivery since 2020; earlier years on profiles
+#: are typing errors or placeholders (1900, 0001).
+EARLIEST_SPELL_DATE: date = date(1950, 1, 1)
+
+#: LinkedIn's public launch: no profile snapshot (``updated_dt``) can be older.
+LINKEDIN_LAUNCH: date = date(2003, 5, 5)
+
+#: Plausible values of the delivery's columns, keyed by ``(table, column)``; the one
+#: place where they are set. The synthetic world (calibrated to the real data) writes
+#: no value outside them at any scale from 0.001 up: salaries up to about 7e5, total
+#: compensation up to about 8e5, weights up to about 6e3 / scale, spell starts up to
+#: 5 months and ends up to 33 months after the delivery date, education from 1963 on.
+PLAUSIBILITY_BOUNDS: dict[tuple[str, str], Bound] = {
+    ("positions", "salary"): Bound(
+        maximum=1e7,
+        why="annual USD, modelled from postings and visa filings, whose largest values "
+        "are in the low millions; above 1e7 is a unit or currency error (a Korean "
+        "salary in won is about 5e7) or an overflow, and one such value moves a "
+        "country's mean log salary (1e20 turned a -5% premium into -99%)",
+    ),
+    ("positions", "total_compensation"): Bound(
+        maximum=1e7,
+        why="salary plus modelled additional compensation, same unit and sources as "
+        "salary: the same bound catches the same unit and currency errors",
+    ),
+    ("positions", "weight"): Bound(
+        maximum=1e7,
+        why="an inverse LinkedIn coverage rate; above 1e7 one profile would stand for "
+        "ten million workers of its role and place, a coverage below any the data "
+        "has. Weighted sums of values near 1e300 overflow to inf",
+    ),
+    ("positions", "startdate"): Bound(
+        minimum=EARLIEST_SPELL_DATE,
+        months_after_delivery=12,
+        why="a job accepted and listed before it starts begins within months of the "
+        "snapshot; later starts are typing errors",
+    ),
+    ("positions", "enddate"): Bound(
+        minimum=EARLIEST_SPELL_DATE,
+        months_after_delivery=60,
+        why="fixed-term jobs list an expected end, a few years out at most; later ends "
+        "are typing errors or 'open' placeholders such as 9999-12-31",
+    ),
+    ("education", "startdate"): Bound(
+        minimum=EARLIEST_SPELL_DATE,
+        months_after_delivery=24,
+        why="admitted students list a programme up to a year or two ahead",
+    ),
+    ("education", "enddate"): Bound(
+        minimum=EARLIEST_SPELL_DATE,
+        months_after_delivery=120,
+        why="students list an expected graduation, up to about seven years out for a "
+        "doctorate; later is a typing error",
+    ),
+    ("skills", "first_reported"): Bound(
+        minimum=EARLIEST_SPELL_DATE,
+        months_after_delivery=1,
+        why="a skill is first reported on a dated profile, so neither before the "
+        "earliest plausible spell nor after the snapshot (one month of slack for "
+        "month-level dates)",
+    ),
+    ("users", "updated_dt"): Bound(
+        minimum=LINKEDIN_LAUNCH,
+        not_after_run_date=True,
+        why="the snapshot date of a profile: not before LinkedIn existed and not in the "
+        "future of the day the delivery is read; the delivery date is the latest "
+        "plausible updated_dt, so one date in 2099 would otherwise move it",
+    ),
+}

@@ -149,3 +149,35 @@ def write_delivery(
             else:
                 part.to_csv(path, index=False)
     return root
+
+
+def part_path(root: Path, table: str, i: int = 0, *, fmt: str = "parquet") -> Path:
+    """The path ``write_delivery`` (standard names, folders) gives part ``i`` of ``table``."""
+    stem = STANDARD[table]
+    return root / stem / f"{stem}_{i:04d}_part_00.{fmt}"
+
+
+def corrupt_parquet_column(path: Path, column: str) -> None:
+    """Break the data pages of ``column`` in ``path``, leaving the footer intact.
+
+    The first bytes of the column's first page (its header) are overwritten, so the
+    file opens, its schema and row counts read fine, and only a query that reads
+    that column's values fails.
+    """
+    import pyarrow.parquet as pq
+
+    chunk = pq.ParquetFile(path).metadata.row_group(0)
+    names = [chunk.column(i).path_in_schema for i in range(chunk.num_columns)]
+    meta = chunk.column(names.index(column))
+    offset = meta.dictionary_page_offset or meta.data_page_offset
+    data = bytearray(path.read_bytes())
+    data[offset : offset + 12] = b"\xff" * 12
+    path.write_bytes(bytes(data))
+
+
+def many_positions(n: int) -> pd.DataFrame:
+    """``n`` valid spells of the four users of ``clean_tables`` (unique position ids)."""
+    base = clean_tables()["positions"]
+    frame = base.iloc[np.arange(n) % len(base)].reset_index(drop=True)
+    frame["position_id"] = np.arange(1, n + 1, dtype="int64") * 100
+    return frame

@@ -77,5 +77,9 @@ class MissingColumnError(DeliveryError):
     """A required column (under any of its aliases) is absent from a part file."""
 
 
+class EmptyTableError(DeliveryError):
+    """A table that must have rows has none (its files hold a header only)."""
+
+
 class KeyIntegrityError(DeliveryError):
     """An identifier is missing, non-integral, or a key is duplicated."""
