@@ -93,30 +93,6 @@ LEDGER_SCHEMA: dict[str, str] = {
 }
 
 
-def delivery_manifest(root: Path) -> dict[str, Any] | None:
-    """The delivery's own ``manifest.json`` (a synthetic delivery's, or a vendor's),
-    parsed; ``None`` when there is none. A manifest that is not a JSON object is a
-    named error: it would otherwise be trusted or skipped silently."""
-    path = root / "manifest.json"
-    if not path.is_file():
-        return None
-    try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DeliveryError(
-            f"the delivery's manifest.json is not valid JSON ({exc})",
-            files=[path],
-            hint="fix or remove it (the part files are read and hashed without it)",
-        ) from exc
-    if not isinstance(content, dict):
-        raise DeliveryError(
-            "the delivery's manifest.json is not a JSON object",
-            files=[path],
-            hint="fix or remove it (the part files are read and hashed without it)",
-        )
-    return content
-
-
 def input_checksums(delivery: Delivery) -> dict[str, Any]:
     """SHA-256 of every part file read, checked against the delivery's own manifest.
 
@@ -129,7 +105,7 @@ def input_checksums(delivery: Delivery) -> dict[str, Any]:
     root = delivery.root
     files = sorted(f for table in delivery.files.values() for f in table.files)
     hashes = {f.relative_to(root).as_posix(): sha256_file(f) for f in files}
-    content = delivery_manifest(root)
+    content = delivery.manifest  # read and checked by read_delivery
     out: dict[str, Any] = {"method": "sha256 of every part file read", "sha256": hashes}
     if content is None:
         return out | {"delivery_manifest": None}
@@ -242,6 +218,9 @@ def clean_delivery(
     try:
         with show.step(f"read and validate {delivery_dir}"):
             delivery = read_delivery(delivery_dir, con=writer.con)
+            # before anything is cleaned: a part file changed since the delivery's
+            # manifest was written is refused, whatever else is wrong with it
+            checksums = input_checksums(delivery)
             ledger = Ledger()
             ledger.extend(delivery.ledger)
             window = YearWindow(first, last, delivery.delivery_date)
@@ -324,7 +303,9 @@ def clean_delivery(
                 writer, frame, out / "ledger.parquet", schema=LEDGER_SCHEMA, key=["entry"]
             )
             _refuse_empty_panel(out, delivery)
-            manifest = _manifest(delivery, eng.name, (first, last), out, origin_counts, clusters)
+            manifest = _manifest(
+                delivery, checksums, eng.name, (first, last), out, origin_counts, clusters
+            )
             manifest["persons_parts"] = len(ranges)
             text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
             write_text_atomic(out / CLEAN_MANIFEST, text)  # last: the set is now whole
@@ -359,6 +340,7 @@ def _refuse_empty_panel(out: Path, delivery: Delivery) -> None:
 
 def _manifest(
     delivery: Delivery,
+    checksums: dict[str, Any],
     engine: str,
     years: tuple[int, int],
     out: Path,
@@ -376,7 +358,7 @@ def _manifest(
             "folder": delivery.root.name,
             "delivery_date": delivery.delivery_date.isoformat(),
             "schema_family": delivery.schema_family,
-            "checksums": input_checksums(delivery),
+            "checksums": checksums,
             "read": delivery.row_counts,
         },
         "reference_tables": {
