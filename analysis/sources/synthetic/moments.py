@@ -76,17 +76,17 @@ def _panel(delivery: Delivery, years: range) -> pd.DataFrame:
         "_taxonomy",
         taxonomy.assign(key=taxonomy["name"].str.lower())[["key", "name_type", "cluster"]],
     )
-    con.sql(f"""
+    delivery.execute(f"""
         CREATE OR REPLACE TEMP TABLE _years AS
         SELECT range AS year FROM range({years.start}, {years.stop})""")
-    con.sql("""
+    delivery.execute("""
         CREATE OR REPLACE TEMP TABLE _ai_skills AS
         SELECT DISTINCT s.user_id, t.cluster,
                coalesce(year(s.first_reported), 0) AS first_year
         FROM skills s JOIN _taxonomy t
           ON (t.name_type = 'mapped' AND lower(s.skill_mapped) = t.key)
           OR (t.name_type = 'raw' AND lower(s.skill_raw) = t.key)""")
-    con.sql("""
+    delivery.execute("""
         CREATE OR REPLACE TEMP TABLE _origin AS
         WITH ranked AS (
           SELECT user_id, university_country AS country,
@@ -101,14 +101,14 @@ def _panel(delivery: Delivery, years: range) -> pd.DataFrame:
         FROM users u LEFT JOIN ranked r ON r.user_id = u.user_id AND r.r = 1
         LEFT JOIN first_job j ON j.user_id = u.user_id""")
     # field of study of the last (highest) education spell: the "education" control
-    con.sql("""
+    delivery.execute("""
         CREATE OR REPLACE TEMP TABLE _field AS
         SELECT user_id, arg_max(field, coalesce(education_number, 0)) AS field
         FROM education WHERE field IS NOT NULL GROUP BY user_id""")
     delivery_date = delivery.delivery_date
     has_industry = "industry" in delivery.extra_columns.get("positions", [])
     industry = "m.industry" if has_industry else "CAST(NULL AS VARCHAR) AS industry"
-    frame = con.sql(f"""
+    frame = delivery.query(f"""
         WITH spells AS (
           SELECT p.*, y.year FROM positions p JOIN _years y
             ON p.startdate <= make_date(y.year, 7, 1)
@@ -124,8 +124,8 @@ def _panel(delivery: Delivery, years: range) -> pd.DataFrame:
                        AND a.first_year <= m.year) AS ai
         FROM main m JOIN users u USING (user_id) LEFT JOIN _origin o USING (user_id)
         LEFT JOIN _field f USING (user_id)
-        ORDER BY m.user_id, m.year""").df()
-    clusters = con.sql("SELECT user_id, cluster, first_year FROM _ai_skills").df()
+        ORDER BY m.user_id, m.year""")
+    clusters = delivery.query("SELECT user_id, cluster, first_year FROM _ai_skills")
     con.unregister("_taxonomy")
     return frame, clusters
 
