@@ -319,3 +319,20 @@ def test_a_failed_clean_leaves_its_folder_refused(delivery, tmp_path):
     assert run_cli("clean", "--delivery", bad, "--out", out).status == 1
     run = run_cli("estimate", "--panel", out, "--out", tmp_path / "est")
     assert_user_error(run, "manifest.json is missing")
+
+
+def test_clean_reports_country_names_it_cannot_map(tmp_path):
+    tables = clean_tables()
+    tables["positions"].loc[0, "country"] = "Not France"  # a substring match would say FRA
+    delivery = write_delivery(tmp_path / "delivery", tables)
+    run = run_cli("clean", "--delivery", delivery, "--out", tmp_path / "out")
+    assert run.status == 0, run.err
+    assert "'Not France' x 1" in run.err
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["unmapped_countries"] == [
+        {"table": "positions", "column": "country", "name": "Not France", "rows": 1}
+    ]
+    ledger = pd.read_parquet(tmp_path / "out" / "ledger.parquet")
+    read = ledger[(ledger["stage"] == "read") & (ledger["table"] == "positions")]
+    assert read.loc[read["reason"] == "unknown country", "rows_affected"].sum() == 1
+    assert ledger_balances(ledger)

@@ -221,6 +221,17 @@ def clean_delivery(
             # before anything is cleaned: a part file changed since the delivery's
             # manifest was written is refused, whatever else is wrong with it
             checksums = input_checksums(delivery)
+        unmapped = delivery.unmapped_countries
+        if len(unmapped):
+            show.log(
+                f"{len(unmapped)} country name(s) map to no ISO3 code "
+                f"({int(unmapped['rows'].sum()):,} rows quarantined or set to missing): "
+                + ", ".join(
+                    f"{row.name!r} x {row.rows:,}" for row in unmapped.head(10).itertuples()
+                )
+                + ("; all" if len(unmapped) > 10 else "; each")
+                + " listed in the manifest"
+            )
             ledger = Ledger()
             ledger.extend(delivery.ledger)
             window = YearWindow(first, last, delivery.delivery_date)
