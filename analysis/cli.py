@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from analysis import __version__, config
@@ -29,37 +29,30 @@ def positive_scale(text: str) -> float:
     return value
 
 
-def seed(text: str) -> int:
-    """``--seed``: a whole number from 0 to 2**32 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {text!r}")
-    return value
+def whole_number(
+    low: int, high: int | None = None, what: str = "a whole number"
+) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (inclusive)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {span}, got {text!r}")
+        return value
+
+    parse.__name__ = what.removeprefix("a ").replace(" ", "_")  # argparse's name for it
+    return parse
 
 
-def positive_int(text: str) -> int:
-    """A whole number above zero."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text!r}")
-    return value
-
-
-def year(text: str) -> int:
-    """A calendar year the panel can cover (1950 to 2100)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a year: {text!r}") from None
-    if not 1950 <= value <= 2100:
-        raise argparse.ArgumentTypeError(f"must be a year from 1950 to 2100, got {text!r}")
-    return value
+#: ``--seed``: what NumPy's generators accept.
+seed = whole_number(0, 2**32 - 1)
+positive_int = whole_number(1)
+#: A calendar year the panel can cover.
+year = whole_number(1950, 2100, what="a year")
 
 
 def existing_file(text: str) -> Path:
