@@ -221,6 +221,9 @@ def clean_delivery(
             # before anything is cleaned: a part file changed since the delivery's
             # manifest was written is refused, whatever else is wrong with it
             checksums = input_checksums(delivery)
+            ledger = Ledger()
+            ledger.extend(delivery.ledger)
+            window = YearWindow(first, last, delivery.delivery_date)
         unmapped = delivery.unmapped_countries
         if len(unmapped):
             show.log(
@@ -232,9 +235,6 @@ def clean_delivery(
                 + ("; all" if len(unmapped) > 10 else "; each")
                 + " listed in the manifest"
             )
-            ledger = Ledger()
-            ledger.extend(delivery.ledger)
-            window = YearWindow(first, last, delivery.delivery_date)
         with show.step("stage valid tables and reference tables to parquet"):
             staged = dict(delivery.write_parquet(staging, ordered=False))
             staged.update(stage_lookups(staging, (first, last)))
