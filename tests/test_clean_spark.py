@@ -43,8 +43,8 @@ def spark() -> Iterator[object]:
 
 def _both(delivery: Path, out: Path, spark: object, years: tuple[int, int]) -> tuple[Path, Path]:
     on_duckdb, on_spark = out / "duckdb", out / "spark"
-    clean_delivery(delivery, on_duckdb, years=years)
-    clean_delivery(delivery, on_spark, engine="spark", years=years, spark=spark)
+    clean_delivery(delivery, on_duckdb, years=years, allow_empty=True)
+    clean_delivery(delivery, on_spark, engine="spark", years=years, spark=spark, allow_empty=True)
     return on_duckdb, on_spark
 
 

@@ -161,6 +161,7 @@ def clean_delivery(
     threads: int | None = None,
     keep_staging: bool = False,
     rows_per_bucket: int = ROWS_PER_BUCKET,
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
     """Clean a Revelio-style delivery into ``panel``, ``persons``, ``moves`` and ``ledger``.
 
@@ -193,6 +194,10 @@ def clean_delivery(
         ``user_id`` and the parts put end to end (:mod:`analysis.clean.buckets`); the
         output is the same whatever the number of parts (the manifest records it as
         ``persons_parts``).
+    allow_empty
+        Write a panel with no person-year as a whole output set (tests of edge
+        cases); by default no surviving person-year is an
+        :class:`~analysis.errors.InputError` (the ledger is written, no manifest).
 
     Returns
     -------
@@ -313,7 +318,8 @@ def clean_delivery(
             write_frame_sorted(
                 writer, frame, out / "ledger.parquet", schema=LEDGER_SCHEMA, key=["entry"]
             )
-            _refuse_empty_panel(out, delivery)
+            if not allow_empty:
+                _refuse_empty_panel(out, delivery)
             manifest = _manifest(
                 delivery, checksums, eng.name, (first, last), out, origin_counts, clusters
             )
