@@ -9,6 +9,7 @@ invalid, naming what to run first.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import sys
 from collections.abc import Callable, Sequence
@@ -62,6 +63,10 @@ def existing_file(text: str) -> Path:
         raise argparse.ArgumentTypeError(f"no such file: {text}")
     return path
 
+
+#: OS errors that are the user's to fix: permissions, a full disk or quota, a read-only
+#: file system.
+_USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 #: The stages in the order ``all`` runs them.
 PIPELINE: tuple[str, ...] = ("synth", "clean", "estimate", "validate", "report")
@@ -404,4 +409,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.errno not in _USER_OS_ERRORS:
+            raise
+        # the machine refuses, not the package: a folder the user cannot write, a
+        # full disk
+        print(f"error: {exc.strerror}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1

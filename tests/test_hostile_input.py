@@ -336,3 +336,33 @@ def test_clean_reports_country_names_it_cannot_map(tmp_path):
     read = ledger[(ledger["stage"] == "read") & (ledger["table"] == "positions")]
     assert read.loc[read["reason"] == "unknown country", "rows_affected"].sum() == 1
     assert ledger_balances(ledger)
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        (PermissionError(13, "Permission denied", "/data/out/panel.parquet"), "Permission denied"),
+        (OSError(28, "No space left on device", "/data/out/_tmp"), "No space left on device"),
+    ],
+)
+def test_a_refusal_of_the_machine_is_one_line(monkeypatch, tmp_path, error, shown):
+    """A folder the user cannot write or a full disk is the user's to fix: one line
+    naming the file (these tests run as root, so the error is raised by hand)."""
+    from analysis import cli
+
+    def refuse(args):
+        raise error
+
+    monkeypatch.setattr(cli, "_run_clean", refuse)
+    run = run_cli("clean", "--out", tmp_path)
+    assert_user_error(run, shown, error.filename)
+
+
+def test_other_os_errors_keep_their_traceback(monkeypatch, tmp_path):
+    from analysis import cli
+
+    def broken(args):
+        raise IsADirectoryError(21, "Is a directory", "/x")  # a bug, not the user's
+
+    monkeypatch.setattr(cli, "_run_clean", broken)
+    assert run_cli("clean", "--out", tmp_path).traceback is not None
