@@ -76,7 +76,8 @@ def connect(
     return con
 
 
-def _sql_string(value: object) -> str:
+def sql_string(value: object) -> str:
+    """A SQL string literal of ``value`` (quotes doubled)."""
     return "'" + str(value).replace("'", "''") + "'"
 
 
@@ -90,7 +91,7 @@ def premium_view(
     (``"unknown"`` when missing), ``start_year`` of the position and the skill-set
     design (``share_<skill>``, ``clusters_2``, ``clusters_3plus``, ``ai_unlisted``).
     """
-    source = f"read_parquet({_sql_string(Path(panel).as_posix())})"
+    source = f"read_parquet({sql_string(Path(panel).as_posix())})"
     types = {r[0]: r[1] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     fixed = [c for c in CATEGORICAL if c in types]
     # the same groups as prepare_panel's text with "unknown"; integer codes (missing:
@@ -211,12 +212,12 @@ def premium_by_engine(
 def _blocks_sql(skills: Sequence[str], *, every_sample_for_non_ai: bool) -> str:
     """:data:`VIEW` with one row per block (or sample) each row belongs to: ``"all"``
     and each skill held for AI rows; :data:`NON_AI` (or every sample) for the others."""
-    held = ", ".join(f"CASE WHEN {ident(s)} THEN {_sql_string(s)} END" for s in skills)
+    held = ", ".join(f"CASE WHEN {ident(s)} THEN {sql_string(s)} END" for s in skills)
     ai_blocks = f"list_concat(['all'], list_filter([{held}], x -> x IS NOT NULL))"
     if every_sample_for_non_ai:
-        others = "[" + ", ".join(_sql_string(s) for s in ["all", *skills]) + "]"
+        others = "[" + ", ".join(sql_string(s) for s in ["all", *skills]) + "]"
     else:
-        others = f"[{_sql_string(NON_AI)}]"
+        others = f"[{sql_string(NON_AI)}]"
     return (
         f"(SELECT *, unnest(CASE WHEN ai THEN {ai_blocks} ELSE {others} END) AS _sample "
         f"FROM {VIEW})"
@@ -246,7 +247,7 @@ def skill_premiums_engine(
     skills = list(skills)
     where = None
     if countries is not None:
-        where = "country IN (" + ", ".join(_sql_string(c) for c in countries) + ")"
+        where = "country IN (" + ", ".join(sql_string(c) for c in countries) + ")"
     stray = con.sql(
         f"SELECT count(*) FROM {VIEW} WHERE NOT ai AND ("
         + " OR ".join(ident(s) for s in skills)
@@ -350,7 +351,7 @@ def skill_set_pay_engine(
     unlisted = con.sql(f"SELECT count(*) FROM {VIEW} WHERE {UNLISTED} > 0").fetchone()[0]
     if unlisted:
         terms.append(UNLISTED)
-    where = "country IN (" + ", ".join(_sql_string(c) for c in countries) + ")"
+    where = "country IN (" + ", ".join(sql_string(c) for c in countries) + ")"
     present = (
         con.sql(
             "SELECT country, "

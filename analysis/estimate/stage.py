@@ -52,6 +52,7 @@ from analysis.estimate.premium_engine import (
     premium_view,
     skill_premiums_engine,
     skill_set_pay_engine,
+    sql_string,
 )
 from analysis.estimate.skillpay import (
     COUNT_TERMS,
@@ -591,7 +592,7 @@ def estimability_problems(panel_file: Path, skills: list[str]) -> list[str]:
     """What the panel lacks for the estimate stage (empty when it can run)."""
     year = int(SPEC["premium_year_by_country"])  # type: ignore[arg-type]
     destination = str(MOBILITY_MODEL["destination"])
-    source = f"read_parquet('{str(panel_file).replace(chr(39), chr(39) * 2)}')"
+    source = f"read_parquet({sql_string(Path(panel_file).as_posix())})"
     held = " OR ".join(f'"{s}"' for s in skills) or "false"
     con = duckdb.connect()
     try:
