@@ -54,6 +54,11 @@ from analysis.estimate.premium_engine import (
     skill_set_pay_engine,
     sql_string,
 )
+from analysis.estimate.samples import (
+    location_missing_rates,
+    next_year_outcomes,
+    unknown_location_counts,
+)
 from analysis.estimate.skillpay import (
     COUNT_TERMS,
     SHARE_PREFIX,
@@ -185,48 +190,6 @@ def premium_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
-def next_year_outcomes(panel: pd.DataFrame) -> pd.DataFrame:
-    """Person-years with the next year's country (adjacent years only) and the outcomes
-    ``emigrate_next`` (at home now, abroad next year) and ``return_next`` (abroad now,
-    at home next year).
-
-    Only person-years whose country is known in both years are at risk: a job with no
-    location is neither a stay nor a move. The excluded person-years are counted in
-    ``unknown_location_counts``.
-    """
-    keys = [c for c in ("user_id", "year", "country", "prev_year_observed", "prev_country")]
-    steps = transitions(panel[[c for c in keys if c in panel]])  # rows at t with t-1 seen
-    # the country of (person, t + 1), looked up for every row (t): no copy of the panel
-    following = pd.Series(
-        steps["country"].array,
-        index=pd.MultiIndex.from_arrays(
-            [steps["user_id"].to_numpy(), steps["year"].to_numpy() - 1]
-        ),
-    )
-    rows = pd.MultiIndex.from_arrays([panel["user_id"].to_numpy(), panel["year"].to_numpy()])
-    has_next = rows.isin(following.index)
-    next_country = following.reindex(rows[has_next]).array
-    data = panel[has_next].assign(next_country=next_country)
-    data = data[data["country"].notna() & data["next_country"].notna() & data["origin"].notna()]
-    home = data["country"] == data["origin"]
-    data["emigrate_next"] = (home & (data["next_country"] != data["origin"])).astype(float)
-    data["return_next"] = (~home & (data["next_country"] == data["origin"])).astype(float)
-    return data
-
-
-def unknown_location_counts(panel: pd.DataFrame) -> dict[str, int]:
-    """Adjacent person-year pairs left out of the emigration and return risk sets
-    because the country is unknown in the first year, the second, or both."""
-    steps = transitions(panel)
-    now, before = steps["country"].isna(), steps["prev_country"].isna()
-    return {
-        "pairs": len(steps),
-        "unknown_first_year": int((before & ~now).sum()),
-        "unknown_second_year": int((now & ~before).sum()),
-        "unknown_both_years": int((now & before).sum()),
-    }
-
-
 def weighted_shares(data: pd.DataFrame, columns: list[str], by: list[str]) -> pd.DataFrame:
     """Weighted share (percent) of rows where each boolean column holds, with the
     linearised standard error of a ratio, by group."""
@@ -345,6 +308,11 @@ def mobility_samples(
     return data[(data["country"] == HOME).to_numpy()], ai_rows[home], ai_rows[~home]
 
 
+#: Weights of the mobility models' risk sets: the sampling weight times the weight that
+#: lets new positions with a known location stand for those without one
+#: (:mod:`analysis.estimate.samples`).
+RISK_WEIGHT: str = "risk_weight"
+
 #: The individual emigration logit: regressors and categorical controls.
 EMIGRATION_LOGIT: dict[str, list[str]] = {"regressors": ["ai", "pay_gain"], "categorical": ["year"]}
 
@@ -362,6 +330,7 @@ def fit_mobility_models(
             difference_cov=cov,
             emigration_controls=MOBILITY_MODEL["emigration_controls"],  # type: ignore[arg-type]
             return_controls=MOBILITY_MODEL["return_controls"],  # type: ignore[arg-type]
+            weights=RISK_WEIGHT,
             method=method,
         )
         for method in MOBILITY_MODEL["methods"]  # type: ignore[attr-defined]
@@ -400,7 +369,7 @@ def mobility_tables(
     skills = skill_columns(panel)
     needed = [
         "user_id", "year", "country", "origin", "prev_country", "prev_year_observed",
-        "weight", "ai", "job_category", "highest_degree", "sex", *skills,
+        "weight", "ai", "job_category", "highest_degree", "sex", "position_id", *skills,
     ]  # fmt: skip
     if pay is None:
         pay, _ = skill_set_pay(panel)
@@ -417,9 +386,10 @@ def mobility_tables(
         "emigrate_next",
         ["ai", "pay_gain"],
         fixed_effects=fe,
+        weights=RISK_WEIGHT,
         engine="duckdb",
     )
-    ame = logit_ame(at_home, "emigrate_next", **EMIGRATION_LOGIT)
+    ame = logit_ame(at_home, "emigrate_next", weights=RISK_WEIGHT, **EMIGRATION_LOGIT)
     individual = pd.concat(
         [
             lpm.tidy().assign(model="linear probability, FE: " + ", ".join(fe)),
@@ -578,6 +548,7 @@ FRAME_COLUMNS: tuple[str, ...] = (
     "job_category",
     "sex",
     "job_change",
+    "position_id",
 )
 
 
@@ -751,6 +722,12 @@ def run_estimates(
         "mobility_unknown_location": unknown_location_counts(
             _as_text(panel[panel["origin"] == HOME])
         ),
+        # share of new main positions without a location, by the year before: the
+        # risk sets' pairs with a new position are weighted by 1 / (1 - share)
+        "mobility_location_missing_rate": {
+            str(year): round(rate, 10)
+            for year, rate in location_missing_rates(panel[panel["origin"] == HOME]).items()
+        },
         "persons": int(panel["user_id"].nunique()),
     }
     write_atomic(  # last: the set of tables is now whole
