@@ -34,7 +34,12 @@ from world_truth import mobility_response, true_emigration_rate, true_return_rat
 from analysis.clean import clean_delivery
 from analysis.estimate.counterfactual import scenario_shifts
 from analysis.estimate.panel_frame import panel_columns, read_panel_frame
-from analysis.estimate.premium_engine import connect
+from analysis.estimate.premium_engine import (
+    connect,
+    premium_view,
+    skill_premiums_engine,
+    skill_set_pay_engine,
+)
 from analysis.estimate.skillpay import SkillPay, premium_difference
 from analysis.estimate.stage import (
     FRAME_COLUMNS,
@@ -74,14 +79,30 @@ class StageEstimates:
     mobility: dict[str, pd.DataFrame]
 
 
-def stage_estimates(processed: Path) -> StageEstimates:
-    """:class:`StageEstimates` of a processed folder."""
+def stage_estimates(processed: Path, *, only_mobility: bool = False) -> StageEstimates:
+    """:class:`StageEstimates` of a processed folder. With ``only_mobility`` the premium
+    tables are limited to what the mobility tables read (Korea's rows of
+    ``premium_by_skill``, by the same function, and the skill-set premiums), which
+    makes a Monte Carlo replication about half as long."""
     panel_file = processed / "panel.parquet"
     skills = sorted(c for c in panel_columns(panel_file) if c.startswith("ai_"))
     with tempfile.TemporaryDirectory(prefix="estimate-spill-") as spill:
         con = connect(temp_directory=spill)
         try:
-            premiums, pay = engine_premium_tables(con, panel_file, skills)
+            if only_mobility:
+                fixed = premium_view(con, panel_file, skills)
+                by_skill = skill_premiums_engine(
+                    con, skills, fixed_effects=[*fixed, "year"], countries=[HOME]
+                )
+                premiums = {"premium_by_skill": by_skill}
+                pay = skill_set_pay_engine(
+                    con,
+                    skills,
+                    countries=[HOME, str(MOBILITY_MODEL["destination"])],
+                    fixed_effects=[*fixed, "year"],
+                )
+            else:
+                premiums, pay = engine_premium_tables(con, panel_file, skills)
         finally:
             con.close()
     frame = read_panel_frame(panel_file, [*FRAME_COLUMNS, *skills])
@@ -151,7 +172,7 @@ def mobility_estimates(estimates: StageEstimates, model: World) -> list[dict[str
 def mobility_replication(root: Path, seed: int, scale: float) -> list[dict[str, object]]:
     """:func:`mobility_estimates` of a fresh world (seed, scale)."""
     processed, model, _ = world_delivery(root, seed, scale)
-    rows = mobility_estimates(stage_estimates(processed), model)
+    rows = mobility_estimates(stage_estimates(processed, only_mobility=True), model)
     shutil.rmtree(processed)
     for row in rows:
         row.update(seed=seed, scale=scale)
