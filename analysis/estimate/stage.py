@@ -15,6 +15,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -141,13 +142,35 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].astype(object) for c in categorical})
 
 
+@dataclass(frozen=True)
+class PremiumModel:
+    """The premium regression of the estimate stage (the BOK's comparison): log salary
+    on the AI flag, weighted by the sampling weight, clustered by person, with the
+    controls of :func:`_fixed_effects` as fixed effects."""
+
+    outcome: str = "log_salary"
+    treatment: str = "ai"
+    weights: str = "weight"
+    cluster: str = "user_id"
+
+    def keywords(self, panel: pd.DataFrame, pooled: bool) -> dict[str, object]:
+        """:func:`analysis.estimate.premium.estimate_premium`'s keywords on ``panel``
+        (the treatment aside: the skill premiums change it)."""
+        return {
+            "outcome": self.outcome,
+            "fixed_effects": _fixed_effects(panel, pooled),
+            "weights": self.weights,
+            "vcov": {"CRV1": self.cluster},
+            "demeaner": exact_demeaner(EXACT_FIXEF_TOL),
+        }
+
+
+#: The one premium specification of the stage.
+PREMIUM_MODEL = PremiumModel()
+
+
 def _premium_kwargs(panel: pd.DataFrame, pooled: bool) -> dict[str, object]:
-    return {
-        "fixed_effects": _fixed_effects(panel, pooled),
-        "weights": "weight",
-        "cluster": "user_id",
-        "demeaner": exact_demeaner(EXACT_FIXEF_TOL),
-    }
+    return PREMIUM_MODEL.keywords(panel, pooled)
 
 
 def skill_premiums(panel: pd.DataFrame, countries: list[str] | None = None) -> pd.DataFrame:
@@ -159,14 +182,17 @@ def skill_premiums(panel: pd.DataFrame, countries: list[str] | None = None) -> p
     if countries is not None:
         panel = panel[panel["country"].isin(countries)]
     # the model's columns only, fixed effects as codes: no copy of the whole panel per fit
-    lean = _model_frame(panel, _model_columns(pooled, "country", *skills), pooled["fixed_effects"])
+    columns = _model_columns({**pooled, "treatment": PREMIUM_MODEL.treatment}, "country", *skills)
+    lean = _model_frame(panel, columns, pooled["fixed_effects"])
     rows = []
     groups = lean.groupby("country")
     for country, group in tqdm(
         groups, total=groups.ngroups, desc="premiums by skill", unit="country", disable=None
     ):
         table = premium_by_skill(group, skills, **pooled)
-        overall = premium_by(group.assign(_all="all"), "_all", **pooled).drop(columns="_all")
+        overall = premium_by(
+            group.assign(_all="all"), "_all", treatment=PREMIUM_MODEL.treatment, **pooled
+        ).drop(columns="_all")
         rows.append(
             pd.concat([table, overall.assign(skill="all")], ignore_index=True).assign(
                 country=country
@@ -180,9 +206,12 @@ def premium_tables(panel: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Premium by country (last year), Korea by year, and by skill in every country."""
     last = int(SPEC["premium_year_by_country"])  # type: ignore[arg-type]
     cross = panel[panel["year"] == last]
-    by_country = premium_by(cross, "country", **_premium_kwargs(panel, pooled=False))
+    treatment = PREMIUM_MODEL.treatment
+    by_country = premium_by(
+        cross, "country", treatment=treatment, **_premium_kwargs(panel, pooled=False)
+    )
     kor = panel[panel["country"] == HOME]
-    by_year = premium_by(kor, "year", **_premium_kwargs(panel, pooled=False))
+    by_year = premium_by(kor, "year", treatment=treatment, **_premium_kwargs(panel, pooled=False))
     return {
         "premium_by_country": by_country,
         "premium_kr_by_year": by_year,
@@ -383,13 +412,20 @@ def mobility_tables(
     fe = [c for c in ("year", "job_category", "highest_degree", "sex") if c in at_home]
     lpm = mobility_lpm(
         at_home,
-        "emigrate_next",
-        ["ai", "pay_gain"],
+        outcome="emigrate_next",
+        regressors=["ai", "pay_gain"],
         fixed_effects=fe,
         weights=RISK_WEIGHT,
+        vcov={"CRV1": "user_id"},
         engine="duckdb",
     )
-    ame = logit_ame(at_home, "emigrate_next", weights=RISK_WEIGHT, **EMIGRATION_LOGIT)
+    ame = logit_ame(
+        at_home,
+        "emigrate_next",
+        weights=RISK_WEIGHT,
+        vcov={"CRV1": "user_id"},
+        **EMIGRATION_LOGIT,  # type: ignore[arg-type]
+    )
     individual = pd.concat(
         [
             lpm.tidy().assign(model="linear probability, FE: " + ", ".join(fe)),
@@ -438,6 +474,9 @@ def mobility_tables(
         "mobility_skill_slope": skill_slope,
         "mobility_skill_points": plot,
         "counterfactual": counterfactual,
+        "mobility_location_missing": location_missing_rates(panel)
+        .rename_axis("year")
+        .reset_index(),
     }
 
 
@@ -528,6 +567,7 @@ TABLE_SOURCES: dict[str, str] = {
     "mobility_model": "analysis.estimate.mobility_model.fit_mobility_model "
     "(analysis.estimate.stage.fit_mobility_models)",
     "counterfactual": "analysis.estimate.mobility_model.counterfactual_table",
+    "mobility_location_missing": "analysis.estimate.samples.location_missing_rates",
     "bilateral_flows": "analysis.estimate.stage.bilateral_flows",
     "gravity": "analysis.estimate.mobility.gravity_ppml (analysis.estimate.stage.gravity_table)",
 }
@@ -661,11 +701,21 @@ def run_estimates(
     def workforce_tables() -> dict[str, pd.DataFrame]:
         panel = state["panel"]
         return {
-            "stocks": stocks(panel),
-            "flows_ai": flows(panel, only_ai=True, population=population),
-            "flows_all": flows(panel, only_ai=False, population=population),
-            "overseas_share": overseas_share(panel),
-            "overseas_destinations": overseas_by_destination(panel),
+            # the cleaning stage's panel holds one row per person-year (its manifest
+            # is verified above), so the duplicate checks are skipped
+            "stocks": stocks(panel, weights="weight", person=None),
+            "flows_ai": flows(
+                panel, weights="weight", population=population, check_duplicates=False
+            ),
+            "flows_all": flows(
+                panel,
+                only_ai=False,
+                weights="weight",
+                population=population,
+                check_duplicates=False,
+            ),
+            "overseas_share": overseas_share(panel, weights="weight", person=None),
+            "overseas_destinations": overseas_by_destination(panel, weights="weight", person=None),
             **profile_tables(panel),
         }
 
@@ -720,13 +770,16 @@ def run_estimates(
         # adjacent person-years of Korean-origin workers left out of the emigration and
         # return risk sets because a year has no known location
         "mobility_unknown_location": unknown_location_counts(
-            _as_text(panel[panel["origin"] == HOME])
+            panel.loc[
+                (panel["origin"] == HOME).to_numpy(),
+                ["user_id", "year", "country", "prev_year_observed", "prev_country"],
+            ]
         ),
         # share of new main positions without a location, by the year before: the
         # risk sets' pairs with a new position are weighted by 1 / (1 - share)
         "mobility_location_missing_rate": {
-            str(year): round(rate, 10)
-            for year, rate in location_missing_rates(panel[panel["origin"] == HOME]).items()
+            str(row.year): round(row.location_missing, 10)
+            for row in tables["mobility_location_missing"].itertuples(index=False)
         },
         "persons": int(panel["user_id"].nunique()),
     }
