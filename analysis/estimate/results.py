@@ -1,30 +1,152 @@
-"""A results object shaped like linearmodels' and pyfixest's, and its tidy table.
+"""One results family for every estimator, shaped like linearmodels' and pyfixest's.
 
-Reports are built from :meth:`RegressionResult.tidy`, a long DataFrame with one row
-per term (``term, estimate, std_error, statistic, p_value, conf_low, conf_high``),
-so every number a table shows can be traced to the estimator that produced it.
+:class:`RegressionResult` holds coefficients, their covariance and how they were made
+(estimator, outcome, weights, fixed effects, covariance type), and offers what an
+applied economist expects of a fitted model:
+
+- ``params``, ``std_errors`` (``bse``), ``tstats``, ``pvalues``, ``conf_int()``;
+- ``tidy()``: one row per term, the machine-readable form every report table is built
+  from, so each number can be traced to the estimator that produced it;
+- ``summary()``: a :class:`Summary` with ``as_text()``, ``as_html()`` and
+  ``as_latex()`` (and a rich display in notebooks, as is the result itself);
+- ``wald_test()``: joint linear restrictions, by matrix or by formula, returning
+  linearmodels' :class:`~linearmodels.shared.hypotheses.WaldTestStatistic`;
+- the `maketables <https://github.com/py-econometrics/maketables>`_ plug-in
+  attributes, so results go into :func:`etable` (maketables' ``ETable``, the engine
+  behind ``pyfixest.etable``) next to pyfixest and linearmodels models.
 
 Examples
 --------
 >>> import numpy as np, pandas as pd
 >>> from analysis.estimate.results import RegressionResult
->>> res = RegressionResult(params=pd.Series({"x": 0.5}), cov=pd.DataFrame([[0.01]],
-...     index=["x"], columns=["x"]), nobs=100, df_resid=98, vcov_type="iid",
-...     estimator="example")
->>> res.tidy()[["term", "estimate", "std_error"]].to_dict("records")
-[{'term': 'x', 'estimate': 0.5, 'std_error': 0.1}]
+>>> res = RegressionResult(params=pd.Series({"x": 0.5, "z": 0.1}),
+...     cov=pd.DataFrame(np.diag([0.01, 0.04]), index=["x", "z"], columns=["x", "z"]),
+...     nobs=100, df_resid=98, vcov_type="iid", estimator="example", depvar="y")
+>>> res.tidy()[["term", "estimate", "std_error"]].to_dict("records")[0]
+{'term': 'x', 'estimate': 0.5, 'std_error': 0.1}
+>>> float(res.wald_test(formula="x = 0").stat)
+25.0
+>>> print(res.summary().as_text().splitlines()[0])
+example: y
 """
 
 from __future__ import annotations
 
+import html
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+#: Columns of :meth:`RegressionResult.tidy` that :class:`Summary` shows, with labels.
+SUMMARY_COLUMNS: dict[str, str] = {
+    "estimate": "Estimate",
+    "std_error": "Std. error",
+    "statistic": "t / z",
+    "p_value": "P > |t|",
+    "conf_low": "Lower 95%",
+    "conf_high": "Upper 95%",
+}
 
-@dataclass
+
+def describe_vcov(vcov: object) -> str:
+    """A short label of a covariance specification (``iid``, ``hetero``,
+    ``CRV1: user_id``, ``CRV1: firm + year``)."""
+    if isinstance(vcov, Mapping):
+        return "; ".join(f"{kind}: {column}" for kind, column in vcov.items())
+    return str(vcov)
+
+
+class Summary:
+    """A fitted model's summary: a header of model facts and a coefficient table.
+
+    Like linearmodels' ``Summary``, it renders as text (``str``), HTML (notebooks) and
+    LaTeX.
+
+    Parameters
+    ----------
+    title
+        First line (estimator and outcome).
+    facts
+        (label, value) pairs shown above the table.
+    table
+        One row per term (the index), columns already labelled.
+    notes
+        Lines shown under the table.
+    """
+
+    def __init__(
+        self,
+        title: str,
+        facts: Sequence[tuple[str, str]],
+        table: pd.DataFrame,
+        notes: Sequence[str] = (),
+    ) -> None:
+        self.title = title
+        self.facts = list(facts)
+        self.table = table
+        self.notes = list(notes)
+
+    def _formatted(self) -> pd.DataFrame:
+        return self.table.map(lambda v: f"{v:.4f}" if isinstance(v, float) else str(v))
+
+    def as_text(self) -> str:
+        """Plain text: title, facts two to a line, the table, notes."""
+        facts = [f"{label}: {value}" for label, value in self.facts]
+        lines = [self.title, "=" * max(len(self.title), 40)]
+        for i in range(0, len(facts), 2):
+            lines.append("   ".join(facts[i : i + 2]))
+        lines.append("")
+        lines.append(self._formatted().to_string())
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
+    def as_html(self) -> str:
+        """An HTML fragment: a caption with the facts, and the table."""
+        facts = "".join(
+            f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+            for label, value in self.facts
+        )
+        notes = "".join(f"<p>{html.escape(n)}</p>" for n in self.notes)
+        return (
+            f"<div><p><strong>{html.escape(self.title)}</strong></p>"
+            f"<table>{facts}</table>{self._formatted().to_html(escape=True)}{notes}</div>"
+        )
+
+    def as_latex(self) -> str:
+        """A LaTeX ``tabular`` of the table, the facts and notes as a footnote."""
+        styler = self._formatted().style.format(escape="latex")
+        body = (
+            styler.format_index(escape="latex", axis=0)
+            .format_index(escape="latex", axis=1)
+            .to_latex(hrules=True)
+        )
+        facts = "; ".join(f"{label}: {value}" for label, value in self.facts)
+        notes = " ".join(self.notes)
+        escape = str.maketrans({c: "\\" + c for c in "&%$#_{}"})
+        return (
+            f"% {self.title}\n{body}"
+            + f"\\par\\footnotesize {facts.translate(escape)} {notes.translate(escape)}\n"
+        )
+
+    def __str__(self) -> str:
+        return self.as_text()
+
+    def __repr__(self) -> str:
+        return self.as_text()
+
+    def _repr_html_(self) -> str:
+        return self.as_html()
+
+    def _repr_latex_(self) -> str:
+        return self.as_latex()
+
+
+@dataclass(repr=False)
 class RegressionResult:
     """Coefficients, their covariance and what is needed to make inference.
 
@@ -40,11 +162,17 @@ class RegressionResult:
         Degrees of freedom of the t distribution used for intervals and p-values
         (``None``: use the normal distribution).
     vcov_type
-        ``iid``, ``hetero`` or ``cluster: <column>``.
+        The covariance estimator: ``iid``, ``hetero``, ``CRV1: <column>``, ...
     estimator
         Which implementation produced the numbers (``pyfixest.feols``, ...).
     info
-        Anything else worth keeping (formula, number of clusters, fixed effects).
+        Anything else worth keeping (formula, clusters, rows dropped, warnings).
+    depvar
+        The outcome.
+    weights
+        The weights column (``None``: unweighted).
+    fixed_effects
+        The fixed effects absorbed.
     """
 
     params: pd.Series
@@ -54,7 +182,11 @@ class RegressionResult:
     vcov_type: str
     estimator: str
     info: dict[str, object] = field(default_factory=dict)
+    depvar: str | None = None
+    weights: str | None = None
+    fixed_effects: tuple[str, ...] = ()
 
+    # ---- inference -----------------------------------------------------------------
     @property
     def std_errors(self) -> pd.Series:
         """Standard errors (square roots of the covariance diagonal)."""
@@ -83,7 +215,6 @@ class RegressionResult:
 
     def tidy(self, level: float = 0.95) -> pd.DataFrame:
         """One row per term: estimate, standard error, statistic, p-value, interval."""
-        # the numbers of tstats, pvalues and conf_int(), with one distribution object
         dist = self._dist()
         params = self.params.to_numpy()
         se = np.sqrt(np.diag(self.cov.to_numpy()))
@@ -103,16 +234,195 @@ class RegressionResult:
             }
         )
 
-    @property
-    def summary(self) -> str:
-        """A plain-text table (``tidy()`` is the machine-readable form)."""
-        table = self.tidy()[
-            ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
-        ]
-        head = f"{self.estimator}   N = {self.nobs:,}   vcov: {self.vcov_type}" + "".join(
-            f"   {k}: {v}" for k, v in self.info.items()
-        )
-        return head + "\n" + table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+    def wald_test(
+        self,
+        restriction: np.ndarray | pd.DataFrame | None = None,
+        value: np.ndarray | Sequence[float] | None = None,
+        *,
+        formula: str | Sequence[str] | None = None,
+    ):
+        """Wald test of the linear restrictions ``restriction @ params = value``.
 
-    def __repr__(self) -> str:  # pragma: no cover - display only
-        return self.summary
+        Parameters
+        ----------
+        restriction
+            q x k matrix (columns in the order of ``params``, or a DataFrame with the
+            terms as columns).
+        value
+            The q right-hand sides (default zeros).
+        formula
+            Instead of a matrix: restrictions as text over the term names, such as
+            ``"ai = 0"`` or ``["x1 = x2", "x3 = 0"]`` (one string may hold several,
+            separated by commas).
+
+        Returns
+        -------
+        linearmodels.shared.hypotheses.WaldTestStatistic
+            chi-square(q), or F(q, df_resid) when the result has residual degrees of
+            freedom (the statistic then is the chi-square one divided by q).
+        """
+        from linearmodels.shared.hypotheses import WaldTestStatistic
+
+        names = list(self.params.index)
+        if (restriction is None) == (formula is None):
+            raise ValueError("give either restriction (a matrix) or formula, not both")
+        if formula is not None:
+            matrix, rhs, null = _parse_restrictions(formula, names)
+        else:
+            if isinstance(restriction, pd.DataFrame):
+                restriction = restriction.reindex(columns=names, fill_value=0.0).to_numpy()
+            matrix = np.atleast_2d(np.asarray(restriction, dtype=float))
+            if matrix.shape[1] != len(names):
+                raise ValueError(
+                    f"restriction has {matrix.shape[1]} columns; the model has "
+                    f"{len(names)} terms: {names}"
+                )
+            rhs = np.zeros(len(matrix)) if value is None else np.asarray(value, dtype=float)
+            null = "Linear equality constraint is valid"
+        gap = matrix @ self.params.to_numpy() - rhs
+        middle = matrix @ self.cov.to_numpy() @ matrix.T
+        chi2 = float(gap @ np.linalg.solve(middle, gap))
+        q = len(matrix)
+        if self.df_resid is None:
+            return WaldTestStatistic(chi2, null, q, name="Wald test")
+        return WaldTestStatistic(chi2 / q, null, q, int(self.df_resid), name="Wald test")
+
+    # ---- display ---------------------------------------------------------------------
+    def _facts(self) -> list[tuple[str, str]]:
+        facts = [
+            ("Observations", f"{self.nobs:,}"),
+            ("Covariance", self.vcov_type),
+            ("Weights", self.weights or "none"),
+            ("Fixed effects", " + ".join(self.fixed_effects) or "none"),
+        ]
+        for key in ("clusters", "dropped_missing", "dropped_singletons"):
+            if key in self.info:
+                facts.append((key.replace("_", " ").capitalize(), f"{self.info[key]:,}"))
+        return facts
+
+    def summary(self, level: float = 0.95) -> Summary:
+        """The :class:`Summary` of the fit (``str()`` it, or display it in a notebook)."""
+        table = self.tidy(level).set_index("term")[list(SUMMARY_COLUMNS)]
+        table = table.rename(columns=SUMMARY_COLUMNS)
+        table.index.name = None
+        notes = [f"Warning: {w}" for w in self.info.get("warnings", ())]  # type: ignore[union-attr]
+        return Summary(f"{self.estimator}: {self.depvar or 'outcome'}", self._facts(), table, notes)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}\n{self.summary().as_text()}"
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
+
+    # ---- maketables plug-in (https://github.com/py-econometrics/maketables) -------------
+    @property
+    def __maketables_coef_table__(self) -> pd.DataFrame:
+        table = self.tidy()
+        return pd.DataFrame(
+            {
+                "b": table["estimate"].to_numpy(),
+                "se": table["std_error"].to_numpy(),
+                "t": table["statistic"].to_numpy(),
+                "p": table["p_value"].to_numpy(),
+                "ci95l": table["conf_low"].to_numpy(),
+                "ci95u": table["conf_high"].to_numpy(),
+            },
+            index=pd.Index(table["term"], name="Coefficient"),
+        )
+
+    def __maketables_stat__(self, key: str) -> Any:
+        return {
+            "N": self.nobs,
+            "se_type": self.vcov_type,
+            "r2": self.info.get("r2"),
+        }.get(key)
+
+    @property
+    def __maketables_depvar__(self) -> str:
+        return self.depvar or "outcome"
+
+    @property
+    def __maketables_fixef_string__(self) -> str | None:
+        return "+".join(self.fixed_effects) or None
+
+    @property
+    def __maketables_vcov_info__(self) -> dict[str, Any]:
+        return {"vcov_type": self.vcov_type, "clustervar": self.info.get("cluster")}
+
+
+def _parse_restrictions(
+    formula: str | Sequence[str], names: list[str]
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Restriction matrix, right-hand side and null statement of text restrictions.
+
+    patsy parses the linear expressions; term names that are not Python identifiers
+    (``C(year)[T.2020]``, ``year::2020``) are swapped for placeholders first, longest
+    first, so every term of the model can be named.
+    """
+    from patsy import DesignInfo
+
+    texts = [formula] if isinstance(formula, str) else list(formula)
+    parts = [p.strip() for text in texts for p in text.split(",") if p.strip()]
+    alias = {name: f"_term{i}" for i, name in enumerate(names)}
+    pattern = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+    rewritten = [pattern.sub(lambda m: alias[m.group(0)], p) for p in parts]
+    try:
+        constraint = DesignInfo(list(alias.values())).linear_constraint(rewritten)
+    except Exception as exc:  # patsy's PatsyError names the offending text
+        raise ValueError(
+            f"cannot read the restrictions {parts}: {exc}; terms are {names}"
+        ) from None
+    return constraint.coefs, constraint.constants.ravel(), "; ".join(parts)
+
+
+def etable(
+    models: Sequence[object] | Mapping[str, object], type: str = "gt", **kwargs: object
+) -> object:
+    """A regression table of several models, as ``pyfixest.etable`` makes one.
+
+    ``pyfixest.etable`` accepts pyfixest models only; this passes the models to the
+    table engine behind it, ``maketables.ETable``, which takes this package's results
+    (through their maketables plug-in attributes) next to pyfixest and linearmodels
+    fits. Other keyword arguments are ``ETable``'s (``labels``, ``keep``, ``drop``,
+    ``coef_fmt``, ``caption``, ...). A mapping names the columns by its keys.
+
+    Parameters
+    ----------
+    models
+        Fitted models, in column order.
+    type
+        ``"gt"`` (a great-tables table, the default, as in pyfixest), ``"html"``,
+        ``"tex"``, ``"typst"``, or ``"df"`` (the table as a DataFrame).
+    """
+    import maketables
+
+    if isinstance(models, Mapping):
+        kwargs.setdefault("model_heads", list(models))
+        models = list(models.values())
+    table = maketables.ETable(list(models), **kwargs)
+    return table.df if type == "df" else table.make(type=type)
+
+
+def compare(models: Sequence[object] | Mapping[str, object]) -> pd.DataFrame:
+    """Several results side by side (like ``linearmodels.compare``), as a DataFrame:
+    estimate and standard error of every term, and each model's observations,
+    covariance, weights and fixed effects. Takes this package's results (or anything
+    with ``params``, ``std_errors``, ``nobs``)."""
+    named = (
+        dict(models)
+        if isinstance(models, Mapping)
+        else {f"({i})": m for i, m in enumerate(models, start=1)}
+    )
+    columns = {}
+    for name, model in named.items():
+        params, se = model.params, model.std_errors  # type: ignore[attr-defined]
+        cells = {term: f"{params[term]:.4f} ({se[term]:.4f})" for term in params.index}
+        cells["Observations"] = f"{model.nobs:,}"  # type: ignore[attr-defined]
+        cells["Covariance"] = getattr(model, "vcov_type", "")
+        cells["Weights"] = getattr(model, "weights", None) or "none"
+        cells["Fixed effects"] = " + ".join(getattr(model, "fixed_effects", ())) or "none"
+        columns[name] = cells
+    table = pd.DataFrame(columns)
+    footer = ["Observations", "Covariance", "Weights", "Fixed effects"]
+    terms = [t for t in table.index if t not in footer]
+    return table.loc[[*terms, *footer]].fillna("")
