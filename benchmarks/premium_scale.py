@@ -41,14 +41,14 @@ elif method == "pyfixest-coarse":
     from analysis.estimate.premium import estimate_premium
     df = pd.read_parquet(path)
     res = estimate_premium(df, outcome="y", treatment="ai", fixed_effects=["grp", "cell"],
-                           weights="w", cluster="grp")
+                           weights="w", vcov={"CRV1": "grp"})
     est, se = res.params["ai"], res.std_errors["ai"]
 else:
     df = pd.read_parquet(path)
     if method == "pyfixest":
         from analysis.estimate.premium import estimate_premium
         res = estimate_premium(df, outcome="y", treatment="ai", fixed_effects=["firm", "cell"],
-                               weights="w", cluster="firm")
+                               weights="w", vcov={"CRV1": "firm"})
         est, se = res.params["ai"], res.std_errors["ai"]
     else:
         from linearmodels.iv.absorbing import AbsorbingLS

@@ -74,10 +74,11 @@ def test_agrees_with_statsmodels_and_linearmodels(frame, weights, cov):
     ours = estimate_premium(
         frame,
         outcome="y",
+        treatment="ai",
         controls=["x"],
         fixed_effects=["job", "year"],
         weights="w" if weights else None,
-        cluster="pid" if cov == "cluster" else None,
+        vcov={"CRV1": "pid"} if cov == "cluster" else "hetero",
     )
     ref_sm = _statsmodels(frame, weights, cov)
     for term in ("ai", "x"):
@@ -108,10 +109,11 @@ def test_recovers_known_premiums_by_country(frame):
         frame,
         "country",
         outcome="y",
+        treatment="ai",
         controls=["x"],
         fixed_effects=["job", "year"],
         weights="w",
-        cluster="pid",
+        vcov={"CRV1": "pid"},
     )
     truth = frame.groupby("country")["truth"].first()
     for row in table.itertuples(index=False):
@@ -122,10 +124,11 @@ def test_recovers_known_premiums_by_country(frame):
     kor = estimate_premium(
         frame[frame["country"] == "KOR"],
         outcome="y",
+        treatment="ai",
         controls=["x"],
         fixed_effects=["job", "year"],
         weights="w",
-        cluster="pid",
+        vcov={"CRV1": "pid"},
     )
     got = table.set_index("country").loc["KOR"]
     assert got["estimate"] == pytest.approx(kor.estimate, abs=1e-12)
@@ -136,7 +139,13 @@ def test_group_without_variation_is_kept_with_a_note(frame):
     data = frame.copy()
     data.loc[data["country"] == "CAN", "ai"] = 0.0
     table = premium_by(
-        data, "country", outcome="y", fixed_effects=["job"], weights=None, cluster=None
+        data,
+        "country",
+        outcome="y",
+        treatment="ai",
+        fixed_effects=["job"],
+        weights=None,
+        vcov="hetero",
     )
     can = table.set_index("country").loc["CAN"]
     assert np.isnan(can["estimate"]) and can["note"] == "treatment does not vary"
@@ -146,7 +155,9 @@ def test_group_without_variation_is_kept_with_a_note(frame):
 def test_missing_values_are_counted_not_hidden(frame):
     data = frame.copy()
     data.loc[:9, "y"] = np.nan
-    res = estimate_premium(data, outcome="y", fixed_effects=["job"], weights=None, cluster=None)
+    res = estimate_premium(
+        data, outcome="y", treatment="ai", fixed_effects=["job"], weights=None, vcov="hetero"
+    )
     assert res.nobs == len(data) - 10
     assert res.info["dropped_missing"] == 10
 
@@ -173,7 +184,7 @@ def test_premium_by_skill_compares_holders_with_non_ai():
         outcome="y",
         fixed_effects=["g"],
         weights=None,
-        cluster=None,
+        vcov="hetero",
     ).set_index("skill")
     assert table.loc["ai_deep_learning", "nobs"] == (~ai | deep).sum()
     for skill, truth in (("ai_deep_learning", 2.0), ("ai_pattern_recognition", 18.0)):
@@ -182,7 +193,9 @@ def test_premium_by_skill_compares_holders_with_non_ai():
 
 
 def test_tidy_and_summary_shape(frame):
-    res = estimate_premium(frame, outcome="y", fixed_effects=["job"], weights="w", cluster="pid")
+    res = estimate_premium(
+        frame, outcome="y", treatment="ai", fixed_effects=["job"], weights="w", vcov={"CRV1": "pid"}
+    )
     tidy = res.tidy()
     assert list(tidy.columns[:7]) == [
         "term",
@@ -196,7 +209,8 @@ def test_tidy_and_summary_shape(frame):
     assert {"premium_pct", "premium_conf_low", "premium_conf_high"} <= set(tidy.columns)
     ci = res.conf_int()
     assert ci.loc["ai", "lower"] < res.estimate < ci.loc["ai", "upper"]
-    assert "pyfixest.feols" in res.summary and "cluster: pid" in res.summary
+    text = str(res.summary())
+    assert "pyfixest.feols" in text and "CRV1: pid" in text
 
 
 # --------------------------------------------------------------------------- compressed
@@ -226,7 +240,10 @@ def test_compressed_equals_full_regression(tmp_path, weights, cluster):
     path = tmp_path / "panel.parquet"
     df.to_parquet(path)
     fes = ["job", "year", "region"]
-    full = estimate_premium(df, outcome="y", fixed_effects=fes, weights=weights, cluster=cluster)
+    vcov = {"CRV1": cluster} if cluster else "hetero"
+    full = estimate_premium(
+        df, outcome="y", treatment="ai", fixed_effects=fes, weights=weights, vcov=vcov
+    )
     comp = compressed_feols(path, "y", "ai", fixed_effects=fes, weights=weights, cluster=cluster)
     assert comp.info["cells"] < n / 2
     assert comp.nobs == full.nobs
@@ -251,7 +268,9 @@ def test_compressed_filter_and_missing_values():
     df.loc[:99, "y"] = np.nan
     comp = compressed_feols(df, "y", "ai", fixed_effects=["job"], where="country = 'KOR'")
     sub = df[(df["country"] == "KOR")]
-    full = estimate_premium(sub, outcome="y", fixed_effects=["job"], weights=None, cluster=None)
+    full = estimate_premium(
+        sub, outcome="y", treatment="ai", fixed_effects=["job"], weights=None, vcov="hetero"
+    )
     assert comp.nobs == full.nobs == sub["y"].notna().sum()
     assert comp.params["ai"] == pytest.approx(full.params["ai"], abs=1e-10)
 
@@ -309,9 +328,11 @@ def test_exact_demeaner_equals_dummy_regression_by_skill():
     from analysis.estimate.premium import exact_demeaner
 
     df = _crossed()
-    kwargs = {"outcome": "y", "fixed_effects": CROSSED_FE, "weights": "w", "cluster": "pid"}
+    kwargs = {"outcome": "y", "fixed_effects": CROSSED_FE, "weights": "w", "vcov": {"CRV1": "pid"}}
     table = premium_by_skill(df, ["ai_a", "ai_b"], **kwargs, demeaner=exact_demeaner())
-    overall = premium_by(df.assign(g="all"), "g", **kwargs, demeaner=exact_demeaner())
+    overall = premium_by(
+        df.assign(g="all"), "g", treatment="ai", **kwargs, demeaner=exact_demeaner()
+    )
     for skill, row in table.set_index("skill").iterrows():
         sample = df[~df["ai"] | df[skill]]
         b, se, nobs = _statsmodels_cluster(sample, skill)
@@ -331,13 +352,14 @@ def test_lean_frames_change_nothing():
     from analysis.estimate.premium import _model_frame, exact_demeaner
 
     df = _crossed(9).assign(unused=lambda d: d["job"] + "!", g="all")
-    kwargs = {"outcome": "y", "fixed_effects": CROSSED_FE, "weights": "w", "cluster": "pid"}
+    kwargs = {"outcome": "y", "fixed_effects": CROSSED_FE, "weights": "w", "vcov": {"CRV1": "pid"}}
     lean = _model_frame(df, ["g", "ai", "y", *CROSSED_FE, "w", "pid"], CROSSED_FE)
     assert lean["job"].dtype.kind == "i" and lean["degree"].dtype == object  # missing kept
     assert "unused" not in lean
     for demeaner in (None, exact_demeaner()):
-        table = premium_by(df, "g", **kwargs, demeaner=demeaner)
-        res = estimate_premium(df, **kwargs, demeaner=demeaner)  # the frame as given
+        table = premium_by(df, "g", treatment="ai", **kwargs, demeaner=demeaner)
+        # the frame as given
+        res = estimate_premium(df, treatment="ai", **kwargs, demeaner=demeaner)
         assert table["estimate"].iloc[0] == res.estimate
         assert table["std_error"].iloc[0] == res.std_error
 

@@ -51,7 +51,12 @@ def test_premium_interval_coverage():
     rng = np.random.default_rng(1)
     hits = []
     for _ in range(R):
-        res = estimate_premium(_panel(rng), fixed_effects=["job", "year"])
+        res = estimate_premium(
+            _panel(rng),
+            "log_salary ~ ai | job + year",
+            weights="weight",
+            vcov={"CRV1": "user_id"},
+        )
         low, high = res.conf_int().loc["ai"]
         hits.append(low <= np.log(1.06) <= high)
     rate, tol = _coverage(hits)
@@ -94,7 +99,7 @@ def test_logit_ame_interval_coverage():
             }
         )
         truth = np.average(3.0 * p * (1 - p), weights=df["weight"])
-        res = logit_ame(df, "y", ["gain"])
+        res = logit_ame(df, "y", ["gain"], weights="weight", vcov={"CRV1": "user_id"})
         low, high = res.conf_int().loc["gain"]
         hits.append(low <= truth <= high)
     rate, tol = _coverage(hits)

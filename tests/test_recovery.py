@@ -78,7 +78,7 @@ def world(tmp_path_factory):
 def test_premiums_by_country(world):
     panel, _, model = world
     cross = panel[panel["year"] == 2024]
-    table = premium_by(cross, "country", **_premium_kwargs(panel, pooled=False))
+    table = premium_by(cross, "country", treatment="ai", **_premium_kwargs(panel, pooled=False))
     truth = true_premiums(model, cross)
     checked = 0
     for row in table.itertuples(index=False):
@@ -93,14 +93,16 @@ def test_premiums_by_country(world):
 @pytest.mark.parametrize("country", ["KOR", "USA", "GBR"])
 def test_ai_stocks(world, country):
     panel, truth, _ = world
-    est = stocks(panel).set_index(["country", "year"]).loc[(country, 2024)]
+    est = stocks(panel, weights="weight").set_index(["country", "year"]).loc[(country, 2024)]
     true = true_ai_stock(truth, country, 2024)
     assert abs(est["ai_workers"] - true) < Z * est["ai_workers_se"], (est["ai_workers"], true)
 
 
 def test_overseas_share_of_korean_ai_workers(world):
     panel, truth, _ = world
-    est = overseas_share(panel).query("origin == 'KOR' and year == 2024 and ai == True")
+    est = overseas_share(panel, weights="weight").query(
+        "origin == 'KOR' and year == 2024 and ai == True"
+    )
     true = true_overseas_share(truth, "KOR", 2024)
     row = est.iloc[0]
     assert abs(row["share_abroad"] - true) < Z * row["share_abroad_se"], (row["share_abroad"], true)

@@ -380,7 +380,7 @@ def fit_mobility_model(
     model.params = pd.Series(theta, index=names)
     model.cov = pd.DataFrame(cov, index=names, columns=names)
     model.info = {
-        "vcov": f"cluster: {cluster}" + (" (first step included)" if not fix_d else ""),
+        "vcov": f"CRV1: {cluster}" + (" (first step included)" if not fix_d else ""),
         "emigration_events": float(emig.outcome.sum()),
         "return_events": float(ret.outcome.sum()),
         "emigration_nobs": emig.nobs,

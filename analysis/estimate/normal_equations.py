@@ -650,7 +650,7 @@ def clustered_result(
         cov=pd.DataFrame(cov, index=names, columns=names),
         nobs=n,
         df_resid=float(g - 1),
-        vcov_type=f"cluster: {cluster}",
+        vcov_type=f"CRV1: {cluster}",
         estimator="normal equations in DuckDB (analysis.estimate.normal_equations)",
         info={"clusters": g, "dropped_collinear": solution.dropped, "k": k},
     )

@@ -398,7 +398,7 @@ def skill_set_pay_engine(
             "outcome": outcome,
             "fixed_effects": list(fixed_effects),
             "weights": weights,
-            "vcov": f"cluster: {cluster}",
+            "vcov": f"CRV1: {cluster}",
             "unidentified": unidentified,
             "estimator": "normal equations in DuckDB",
         },

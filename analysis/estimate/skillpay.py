@@ -39,14 +39,16 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import EstimationDataError
-from analysis.estimate.premium import fit_feols
+from analysis.estimate.checks import check_vcov
+from analysis.estimate.premium import fit_feols, premium_formula
+from analysis.estimate.results import describe_vcov
 
 #: Name of the share column of a skill cluster column.
 SHARE_PREFIX = "share_"
@@ -136,7 +138,7 @@ def skill_set_premiums(
     country: str = "country",
     fixed_effects: Sequence[str] = (),
     weights: str | None = None,
-    cluster: str | None = None,
+    vcov: str | Mapping[str, str] = "hetero",
     demeaner: object | None = None,
 ) -> SkillPay:
     """Regress ``outcome`` on the skill-set design, one regression per country.
@@ -150,8 +152,9 @@ def skill_set_premiums(
         :func:`skill_set_design` of ``data`` (same index).
     countries
         Countries to estimate (each must have AI workers).
-    fixed_effects, weights, cluster, demeaner
-        As in :func:`analysis.estimate.premium.fit_feols` (``cluster=None``: HC1).
+    fixed_effects, weights, vcov, demeaner
+        As in :func:`analysis.estimate.premium.estimate_premium` (``vcov`` defaults to
+        ``"hetero"``, HC1).
 
     Returns
     -------
@@ -163,7 +166,8 @@ def skill_set_premiums(
     if not design.index.equals(data.index):
         raise ValueError("design must have the index of data (use skill_set_design(data))")
     terms = list(design.columns)
-    used = [outcome, *fixed_effects] + [c for c in (weights, cluster) if c]
+    clusters = check_vcov(vcov, data, "skill_set_premiums")
+    used = [outcome, *fixed_effects, *([weights] if weights else []), *clusters]
     params, covs, nobs, n_ai, unidentified = {}, {}, {}, {}, {}
     for c in countries:
         rows = data[country] == c
@@ -174,12 +178,11 @@ def skill_set_premiums(
             raise EstimationDataError(f"no AI worker with a listed skill cluster in {c}")
         result, _ = fit_feols(
             frame,
-            outcome,
-            present,
-            fixed_effects=fixed_effects,
+            premium_formula(outcome, present, fixed_effects),
             weights=weights,
-            cluster=cluster,
+            vcov=vcov,
             demeaner=demeaner,
+            function="skill_set_premiums",
         )
         lost = [t for t in present if t not in result.params.index]
         params[c] = result.params.reindex(terms)
@@ -197,7 +200,7 @@ def skill_set_premiums(
             "outcome": outcome,
             "fixed_effects": list(fixed_effects),
             "weights": weights,
-            "vcov": f"cluster: {cluster}" if cluster else "hetero",
+            "vcov": describe_vcov(vcov),
             "unidentified": unidentified,
         },
     )

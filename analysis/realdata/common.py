@@ -100,7 +100,7 @@ def feols_multiway(
     fit = pf.feols(fml, data=frame, vcov={"CRV1": label})
     return wrap_pyfixest(
         fit,
-        vcov_type=f"cluster: {label}",
+        vcov_type=f"CRV1: {label}",
         estimator="pyfixest.feols",
         clusters={c: int(frame[c].nunique()) for c in clusters},
     )
@@ -141,4 +141,4 @@ class ModelSet:
 
     @property
     def summary(self) -> str:
-        return "\n\n".join(f"[{k}]\n{v.summary}" for k, v in self.models.items())
+        return "\n\n".join(f"[{k}]\n{v.summary()}" for k, v in self.models.items())

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from pyfixest.estimation import demean
 
-from analysis.estimate.premium import fit_feols
+from analysis.estimate.premium import fit_feols, premium_formula
 from analysis.estimate.results import RegressionResult
 from analysis.realdata.common import (
     AI_SKILL_GROUP,
@@ -181,8 +181,9 @@ def ai_vs_other_skills(
     """
     panel = skill_panel(tm, country=country, skill=skill)
     fe = ["country_year", "skill_year"]
-    by_country, _ = fit_feols(panel, SKILL_VALUE, [TERM], fixed_effects=fe, cluster="iso3")
-    by_skill, _ = fit_feols(panel, SKILL_VALUE, [TERM], fixed_effects=fe, cluster="skill_group_id")
+    formula = premium_formula(SKILL_VALUE, [TERM], fe)
+    by_country, _ = fit_feols(panel, formula, vcov={"CRV1": "iso3"})
+    by_skill, _ = fit_feols(panel, formula, vcov={"CRV1": "skill_group_id"})
     twoway = feols_multiway(
         panel, SKILL_VALUE, [TERM], fixed_effects=fe, clusters=["iso3", "skill_group_id"]
     )
