@@ -38,7 +38,7 @@ def persons() -> pd.DataFrame:
 
 
 def test_logit_ame_matches_statsmodels_margeff(persons):
-    ours = logit_ame(persons, "abroad", ["ai", "x"], weights=None, cluster=None)
+    ours = logit_ame(persons, "abroad", ["ai", "x"], weights=None, vcov="hetero")
     ref = sm.Logit(persons["abroad"], sm.add_constant(persons[["ai", "x"]])).fit(
         disp=0, cov_type="HC1"
     )
@@ -51,23 +51,23 @@ def test_logit_ame_matches_statsmodels_margeff(persons):
 
 def test_logit_ame_weighted_recovers_the_simulated_effect(persons):
     ours = logit_ame(
-        persons, "abroad", ["gain_ai", "ai"], controls=["x"], weights="w", cluster="pid"
+        persons, "abroad", ["gain_ai", "ai"], controls=["x"], weights="w", vcov={"CRV1": "pid"}
     )
     # the true average marginal effect of gain_ai, computed from the true index
     index = -3.0 + 0.5 * persons["ai"] + 4.0 * persons["gain_ai"] + 0.2 * persons["x"]
     p = 1 / (1 + np.exp(-index))
     truth = np.average(4.0 * p * (1 - p), weights=persons["w"])
     assert abs(ours.params["gain_ai"] - truth) < 3.5 * ours.std_errors["gain_ai"]
-    assert ours.vcov_type == "cluster: pid"
+    assert ours.vcov_type == "CRV1: pid"
 
 
 def test_logit_weights_equal_row_expansion(persons):
     """Integer weights give the same AMEs as repeating each row that many times, and,
     clustered by person, the same standard errors up to the (N-1)/(N-K) factor."""
     data = persons.assign(k=(persons["w"].round()).astype(int).clip(lower=1))
-    weighted = logit_ame(data, "abroad", ["ai", "x"], weights="k", cluster="pid")
+    weighted = logit_ame(data, "abroad", ["ai", "x"], weights="k", vcov={"CRV1": "pid"})
     expanded = data.loc[data.index.repeat(data["k"])]
-    plain = logit_ame(expanded, "abroad", ["ai", "x"], weights=None, cluster="pid")
+    plain = logit_ame(expanded, "abroad", ["ai", "x"], weights=None, vcov={"CRV1": "pid"})
     assert weighted.params.to_numpy() == pytest.approx(plain.params.to_numpy(), abs=1e-8)
     n, n_exp, k = len(data), len(expanded), 3
     ratio = np.sqrt(((n - 1) / (n - k)) / ((n_exp - 1) / (n_exp - k)))
@@ -77,9 +77,7 @@ def test_logit_weights_equal_row_expansion(persons):
 
 
 def test_lpm_is_the_fixed_effects_regression(persons):
-    res = mobility_lpm(
-        persons, "abroad", ["ai", "gain_ai"], fixed_effects=["year"], weights="w", cluster="pid"
-    )
+    res = mobility_lpm(persons, "abroad ~ ai + gain_ai | year", weights="w", vcov={"CRV1": "pid"})
     ref = smf.wls("abroad ~ ai + gain_ai + C(year)", data=persons, weights=persons["w"]).fit(
         cov_type="cluster", cov_kwds={"groups": persons["pid"]}
     )
@@ -89,14 +87,20 @@ def test_lpm_is_the_fixed_effects_regression(persons):
 
 
 def test_lpm_from_normal_equations_equals_pyfixest(persons):
-    kwargs = {"fixed_effects": ["year"], "weights": "w", "cluster": "pid"}
-    memory = mobility_lpm(persons, "abroad", ["ai", "gain_ai"], **kwargs)
-    engine = mobility_lpm(persons, "abroad", ["ai", "gain_ai"], engine="duckdb", **kwargs)
+    kwargs = {
+        "outcome": "abroad",
+        "regressors": ["ai", "gain_ai"],
+        "fixed_effects": ["year"],
+        "weights": "w",
+        "vcov": {"CRV1": "pid"},
+    }
+    memory = mobility_lpm(persons, **kwargs)
+    engine = mobility_lpm(persons, engine="duckdb", **kwargs)
     np.testing.assert_allclose(engine.params, memory.params, rtol=0, atol=1e-10)
     np.testing.assert_allclose(engine.std_errors, memory.std_errors, rtol=1e-8)
     assert engine.nobs == memory.nobs
     with pytest.raises(ValueError, match="engine must be"):
-        mobility_lpm(persons, "abroad", ["ai"], engine="spark")
+        mobility_lpm(persons, "abroad ~ ai", engine="spark")
 
 
 def test_share_premium_slope():

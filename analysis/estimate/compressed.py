@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 
+from analysis.errors import EstimationDataError
 from analysis.estimate.results import RegressionResult
 
 
@@ -142,16 +143,38 @@ def compressed_feols(
     cells["_ybar"] = cells["swy"] / cells["sw"]
     cells[treatment] = cells[treatment].astype(float)
     rhs = treatment + (f" | {' + '.join(fixed_effects)}" if fixed_effects else "")
-    fit = pf.feols(f"_ybar ~ {rhs}", data=cells, weights="sw", vcov="iid")
-    names = list(fit.coef().index)
-    beta = fit.coef().to_numpy()
     sw = cells["sw"].to_numpy()
-    x = np.asarray(fit._X) / np.sqrt(sw)[:, None]  # regressors after absorbing FEs
-    yhat = fit.predict()
+    if fixed_effects:
+        # only the point estimates and the design after absorbing the fixed effects are
+        # taken from pyfixest (the covariance is built below from the cells' sums), so
+        # its small-sample factor, with no room when cells are few, is switched off
+        fit = pf.feols(
+            f"_ybar ~ {rhs}", data=cells, weights="sw", vcov="iid", ssc=pf.ssc(k_adj=False)
+        )
+        names = list(fit.coef().index)
+        beta = fit.coef().to_numpy()
+        x = np.asarray(fit._X) / np.sqrt(sw)[:, None]  # regressors after absorbing FEs
+        yhat = fit.predict()
+        n_coef = len(names)
+    else:
+        # no fixed effect: weighted least squares on the cells (pyfixest's fit
+        # statistics divide by cells - coefficients, which can be zero here)
+        names = ["Intercept", treatment]
+        x = np.column_stack([np.ones(len(cells)), cells[treatment].to_numpy(float)])
+        beta = np.linalg.lstsq(x * np.sqrt(sw)[:, None], cells["_ybar"] * np.sqrt(sw), rcond=None)[
+            0
+        ]
+        yhat = x @ beta
+        n_coef = 2
     bread = np.linalg.inv((x * sw[:, None]).T @ x)
     n_obs = int(cells["n"].sum())
+    if n_obs <= _n_params(n_coef, cells, fixed_effects):
+        raise EstimationDataError(
+            f"compressed_feols: {n_obs} observations for "
+            f"{_n_params(n_coef, cells, fixed_effects)} parameters; nothing to estimate from"
+        )
     if cluster is None:
-        k = _n_params(fit, cells, fixed_effects)
+        k = _n_params(n_coef, cells, fixed_effects)
         e2 = (cells["sw2y2"] - 2 * yhat * cells["sw2y"] + yhat**2 * cells["sw2"]).to_numpy()
         meat = (x * e2[:, None]).T @ x
         factor = n_obs / (n_obs - k)  # HC1, as fixest and pyfixest
@@ -168,9 +191,9 @@ def compressed_feols(
             for f in fixed_effects
             if f != cluster and cells.groupby(f)[cluster].nunique().max() > 1
         ]
-        k = _n_params(fit, cells, nonnested)
+        k = _n_params(n_coef, cells, nonnested)
         factor = g / (g - 1) * (n_obs - 1) / (n_obs - k)
-        vcov_type = f"cluster: {cluster}"
+        vcov_type = f"CRV1: {cluster}"
         extra = {"clusters": g}
     cov = factor * bread @ meat @ bread
     return RegressionResult(
@@ -180,14 +203,17 @@ def compressed_feols(
         df_resid=float((extra.get("clusters", n_obs - k + 1)) - 1) if cluster else float(n_obs - k),
         vcov_type=vcov_type,
         estimator="compressed (DuckDB sufficient statistics) + pyfixest",
-        info={"cells": len(cells), **extra},
+        info={"cells": len(cells), **extra, **({"cluster": cluster} if cluster else {})},
+        depvar=outcome,
+        weights=weights,
+        fixed_effects=tuple(fixed_effects),
     )
 
 
-def _n_params(fit: object, cells: pd.DataFrame, fixed_effects: Sequence[str]) -> int:
+def _n_params(n_coef: int, cells: pd.DataFrame, fixed_effects: Sequence[str]) -> int:
     """Coefficients plus fixed-effect parameters (levels minus one per extra FE), as
     fixest counts them for the (N - 1) / (N - K) factor."""
-    k = len(fit.coef())  # type: ignore[attr-defined]
+    k = n_coef
     if fixed_effects:
         levels = [cells[f].nunique() for f in fixed_effects]
         k += sum(levels) - (len(levels) - 1)

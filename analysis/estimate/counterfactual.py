@@ -24,7 +24,7 @@ response is causal, and the steady state abstracts from the age structure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,8 +49,8 @@ def premium_counterfactual(
     return_: str = "return_next",
     controls: Sequence[str] = (),
     categorical: Sequence[str] = (),
-    weights: str | None = "weight",
-    cluster: str | None = "user_id",
+    weights: str | None = None,
+    vcov: str | Mapping[str, str] = "hetero",
     level: float = 0.95,
 ) -> pd.DataFrame:
     """Emigration, return, net outflow and overseas share under premium scenarios.
@@ -80,7 +80,7 @@ def premium_counterfactual(
         controls=controls,
         categorical=categorical,
         weights=weights,
-        cluster=cluster,
+        vcov=vcov,
     )
     ret = fit_logit(
         abroad,
@@ -89,7 +89,7 @@ def premium_counterfactual(
         controls=controls,
         categorical=categorical,
         weights=weights,
-        cluster=cluster,
+        vcov=vcov,
     )
     n_home, n_abroad = emig.weights.sum(), ret.weights.sum()
     k = len(emig.beta)

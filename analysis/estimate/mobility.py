@@ -23,16 +23,27 @@ the premium their AI skills would earn in a destination minus what they earn at 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyfixest as pf
 import statsmodels.api as sm
+from pyfixest.errors import NonConvergenceError
 from scipy import sparse
 
-from analysis.estimate.premium import exact_demeaner, fit_feols
+from analysis.errors import ArgumentError
+from analysis.estimate.checks import (
+    as_columns,
+    check_binary,
+    check_frame,
+    check_vcov,
+    formula_columns,
+    require_columns,
+    split_formula,
+)
+from analysis.estimate.premium import exact_demeaner, fit_feols, premium_formula
 from analysis.estimate.results import RegressionResult
 
 
@@ -91,33 +102,72 @@ def pay_gain(
 # --------------------------------------------------------------------------- individual
 def mobility_lpm(
     data: pd.DataFrame,
-    outcome: str,
-    regressors: Sequence[str],
+    formula: str | None = None,
     *,
-    fixed_effects: Sequence[str] = (),
-    weights: str | None = "weight",
-    cluster: str | None = "user_id",
+    outcome: str | None = None,
+    regressors: str | Sequence[str] | None = (),
+    fixed_effects: str | Sequence[str] | None = (),
+    weights: str | None = None,
+    vcov: str | Mapping[str, str] = "iid",
     demeaner: object | None = None,
     engine: str = "pyfixest",
 ) -> RegressionResult:
-    """Linear probability model of a 0/1 ``outcome`` with fixed effects.
+    """Linear probability model of a 0/1 outcome with fixed effects.
 
-    ``engine="pyfixest"`` fits it in memory (``demeaner`` as in
+    Give the model as a pyfixest formula (``"emigrate ~ ai + pay_gain | year"``) or as
+    ``outcome=``, ``regressors=`` and ``fixed_effects=``. ``engine="pyfixest"`` fits it
+    in memory (any formula term, any ``vcov``; ``demeaner`` as in
     :func:`analysis.estimate.premium.fit_feols`); ``engine="duckdb"`` from its normal
-    equations in DuckDB (:func:`analysis.estimate.normal_equations.feols_by`, clustered
-    by ``cluster``), with the same estimates and standard errors (singleton rows kept)
-    and memory that does not grow with the fixed-effect demeaning of every row.
+    equations in DuckDB (:func:`analysis.estimate.normal_equations.feols_by`), with the
+    same estimates and standard errors (singleton rows kept) and memory that does not
+    grow with the fixed-effect demeaning of every row; it takes plain column terms and
+    ``vcov={"CRV1": column}`` only.
+
+    Raises
+    ------
+    analysis.errors.ArgumentError
+        An outcome that is not 0/1, a column not in ``data``, an argument the engine
+        does not take.
+
+    Examples
+    --------
+    >>> from linearmodels.datasets import wage_panel
+    >>> df = wage_panel.load()
+    >>> res = mobility_lpm(df, "union ~ married + educ | year", vcov={"CRV1": "nr"})
+    >>> res.depvar, res.fixed_effects, res.vcov_type
+    ('union', ('year',), 'CRV1: nr')
     """
+    function = "mobility_lpm"
+    check_frame(data, function)
     if engine not in ("pyfixest", "duckdb"):
-        raise ValueError(f"engine must be 'pyfixest' or 'duckdb', got {engine!r}")
-    used = [outcome, *regressors, *fixed_effects] + [c for c in (weights, cluster) if c]
+        raise ArgumentError(f"{function}: engine must be 'pyfixest' or 'duckdb', got {engine!r}")
+    if formula is not None:
+        if outcome is not None or as_columns(regressors, "regressors"):
+            raise ArgumentError(f"{function}: give a formula or outcome/regressors, not both")
+        outcome, terms, fixed = split_formula(formula, function)
+    else:
+        if not isinstance(outcome, str):
+            raise ArgumentError(f"{function}: name the outcome (a column) or give a formula")
+        terms = as_columns(regressors, "regressors")
+        fixed = as_columns(fixed_effects, "fixed_effects")
+        if not terms:
+            raise ArgumentError(f"{function}: name at least one regressor")
+        formula = premium_formula(outcome, terms, fixed)
+    require_columns(data, {"outcome": [outcome], "weights": [weights] if weights else []}, function)
+    clusters = check_vcov(vcov, data, function)
+    check_binary(data, outcome, "outcome", function)
+    used = [*formula_columns(formula, data), *([weights] if weights else []), *clusters]
     frame = data[list(dict.fromkeys(used))].copy()
-    for col in [outcome, *regressors]:
+    for col in frame.columns:
         if frame[col].dtype == bool:
             frame[col] = frame[col].astype(float)
     if engine == "duckdb":
-        if not cluster:
-            raise ValueError("engine='duckdb' needs a cluster column")
+        plain = all(t in data.columns for t in terms) and all(f in data.columns for f in fixed)
+        if not plain or len(clusters) != 1:
+            raise ArgumentError(
+                f"{function}: engine='duckdb' takes column terms and vcov={{'CRV1': column}} "
+                f"only; got {formula!r} and vcov={vcov!r}"
+            )
         import duckdb
 
         from analysis.estimate.normal_equations import feols_by
@@ -129,23 +179,18 @@ def mobility_lpm(
                 con,
                 "lpm_rows",
                 outcome,
-                list(regressors),
-                fixed_effects=fixed_effects,
+                list(terms),
+                fixed_effects=fixed,
                 weights=weights,
-                cluster=cluster,
+                cluster=clusters[0],
             )[()]
         finally:
             con.close()
         result.estimator = "normal equations in DuckDB (linear probability model)"
+        result.depvar, result.weights, result.fixed_effects = outcome, weights, tuple(fixed)
         return result
     result, _ = fit_feols(
-        frame,
-        outcome,
-        list(regressors),
-        fixed_effects=fixed_effects,
-        weights=weights,
-        cluster=cluster,
-        demeaner=demeaner,
+        frame, formula, weights=weights, vcov=vcov, demeaner=demeaner, function=function
     )
     result.estimator = "pyfixest.feols (linear probability model)"
     return result
@@ -176,8 +221,9 @@ def fit_logit(
     *,
     controls: Sequence[str] = (),
     categorical: Sequence[str] = (),
-    weights: str | None = "weight",
-    cluster: str | None = "user_id",
+    weights: str | None = None,
+    vcov: str | Mapping[str, str] = "hetero",
+    function: str = "fit_logit",
 ) -> LogitFit:
     """Weighted logit (GLM point estimates) with a sandwich covariance written out here,
     because statsmodels does not fully support robust covariances with ``var_weights``:
@@ -190,8 +236,30 @@ def fit_logit(
     clustered scores sum each row's ``w (y - p)`` by person and cell (a sparse matrix).
     Memory grows with the cells, not with the rows. ``LogitFit.X`` and ``.weights`` are
     the cells' design and weights, so weighted averages over them are averages over
-    the rows.
+    the rows. ``vcov`` is ``"hetero"`` (HC1, the default) or ``{"CRV1": column}``.
     """
+    check_frame(data, function)
+    regressors = as_columns(regressors, "regressors")
+    controls = as_columns(controls, "controls")
+    categorical = as_columns(categorical, "categorical")
+    require_columns(
+        data,
+        {
+            "outcome": [outcome],
+            "regressors": regressors,
+            "controls": controls,
+            "categorical": categorical,
+            "weights": [weights] if weights else [],
+        },
+        function,
+    )
+    clusters = check_vcov(vcov, data, function)
+    if vcov != "hetero" and len(clusters) != 1:
+        raise ArgumentError(
+            f"{function}: vcov must be 'hetero' or {{'CRV1': column}}, got {vcov!r}"
+        )
+    check_binary(data, outcome, "outcome", function)
+    cluster = clusters[0] if clusters else None
     used = list(
         dict.fromkeys(
             [outcome, *regressors, *controls, *categorical] + [c for c in (weights, cluster) if c]
@@ -239,7 +307,7 @@ def fit_logit(
         X=Xv,
         weights=cell_w,
         nobs=n,
-        vcov_type=f"cluster: {cluster}" if cluster else "hetero",
+        vcov_type=f"CRV1: {cluster}" if cluster else "hetero",
     )
 
 
@@ -250,10 +318,13 @@ def logit_ame(
     *,
     controls: Sequence[str] = (),
     categorical: Sequence[str] = (),
-    weights: str | None = "weight",
-    cluster: str | None = "user_id",
+    weights: str | None = None,
+    vcov: str | Mapping[str, str] = "hetero",
 ) -> RegressionResult:
     """Logit of a 0/1 ``outcome``; returns average marginal effects of ``regressors``.
+
+    ``weights`` default to none and ``vcov`` to ``"hetero"`` (HC1); ``{"CRV1": column}``
+    clusters.
 
     Binary regressors (two distinct values) get the average discrete change
     ``mean_w[F(x_k = 1) - F(x_k = 0)]``; others the average derivative
@@ -274,8 +345,10 @@ def logit_ame(
         controls=controls,
         categorical=categorical,
         weights=weights,
-        cluster=cluster,
+        vcov=vcov,
+        function="logit_ame",
     )
+    regressors = as_columns(regressors, "regressors")
     Xm, w = fit.X, fit.weights
     binary = {r: set(np.unique(Xm[:, fit.names.index(r)])) <= {0.0, 1.0} for r in regressors}
     # the designs with a binary regressor set to 1 and to 0, made once for every call
@@ -309,6 +382,8 @@ def logit_ame(
         vcov_type=fit.vcov_type,
         estimator="weighted logit (GLM), average marginal effects (delta method)",
         info={"coefficients": dict(zip(fit.names, fit.beta.round(8), strict=True))},
+        depvar=outcome,
+        weights=weights,
     )
 
 
@@ -386,6 +461,21 @@ def gravity_ppml(
     unless ``demeaner`` says otherwise: pyfixest's default stops at 1e-6, which moved
     the standard error by about 1% and from run to run.
     """
+    check_frame(flows, "gravity_ppml")
+    require_columns(
+        flows,
+        {"count": [count], "regressors": list(regressors), "origin": [origin],
+         "destination": [destination], "year": [year]},
+        "gravity_ppml",
+    )  # fmt: skip
+    values = pd.to_numeric(flows[count], errors="coerce")
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        raise ArgumentError(
+            f"gravity_ppml: count {count!r} must be a non-negative number of moves; "
+            f"{int(bad.sum())} row(s) are negative or missing (rows "
+            f"{', '.join(map(str, flows.index[bad.to_numpy()][:5]))})"
+        )
     data = flows.copy()
     if cluster == "pair" and "pair" not in data:
         data["pair"] = data[origin].astype(str) + "-" + data[destination].astype(str)
@@ -402,7 +492,7 @@ def gravity_ppml(
     info: dict[str, object] = {"dropped_zero_groups": before - len(data)}
     fml = f"{count} ~ {' + '.join(regressors)} | _oy + _dy"
     info["formula"] = fml
-    vcov_type = f"cluster: {cluster}" if cluster else "hetero"
+    vcov_type = f"CRV1: {cluster}" if cluster else "hetero"
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -425,7 +515,11 @@ def gravity_ppml(
             estimator="pyfixest.fepois (PPML gravity)",
             info=info,
         )
-    except ValueError as exc:
+    except (ValueError, NonConvergenceError) as exc:
+        # only a failure to converge falls back; any other error is the data's or ours
+        converged = isinstance(exc, ValueError) and "Demeaning failed" not in str(exc)
+        if converged:
+            raise
         info["fallback"] = f"pyfixest: {exc}; fitted by statsmodels GLM Poisson with dummies"
     dummies = pd.get_dummies(data[["_oy", "_dy"]], drop_first=True, dtype=float)
     X = sm.add_constant(pd.concat([data[list(regressors)].astype(float), dummies], axis=1))
