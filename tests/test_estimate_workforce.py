@@ -40,7 +40,7 @@ def panel() -> pd.DataFrame:
 
 
 def test_stocks_by_country_year(panel):
-    table = stocks(panel).set_index(["country", "year"])
+    table = stocks(panel, weights="weight").set_index(["country", "year"])
     assert table.loc[("KOR", 2011), "ai_workers"] == 15.0  # persons 1 and 4
     assert table.loc[("KOR", 2011), "workers"] == 35.0
     assert table.loc[("KOR", 2012), "ai_workers"] == 20.0  # person 2 only
@@ -80,7 +80,7 @@ def test_transitions_equal_sorting_the_whole_panel(with_prev_column):
 
 
 def test_flows_in_out_net(panel):
-    table = flows(panel, only_ai=True).set_index(["country", "year"])
+    table = flows(panel, only_ai=True, weights="weight").set_index(["country", "year"])
     assert table.loc[("KOR", 2012), "outflow"] == 10.0
     assert table.loc[("USA", 2012), "inflow"] == 10.0
     assert table.loc[("KOR", 2013), "inflow"] == 10.0
@@ -102,7 +102,7 @@ def test_flows_per_10k_residents():
             "weight": [1000.0, 1000.0],
         }
     )
-    table = flows(panel, population=pop).set_index(["country", "year"])
+    table = flows(panel, population=pop, weights="weight").set_index(["country", "year"])
     kor_pop = pop.set_index(["country", "year"]).loc[("KOR", 2024), "population"]
     assert table.loc[("KOR", 2024), "net_per_10k_residents"] == pytest.approx(-1e7 / kor_pop)
 
@@ -121,7 +121,7 @@ def test_overseas_share_and_its_standard_error_match_a_weighted_mean_regression(
     )
     abroad = rng.random(n) < np.where(panel["ai"], 0.16, 0.10)
     panel["country"] = np.where(abroad, "USA", "KOR")
-    table = overseas_share(panel).set_index("ai")
+    table = overseas_share(panel, weights="weight").set_index("ai")
     for flag in (True, False):
         g = panel[panel["ai"] == flag]
         fit = sm.WLS(
@@ -136,7 +136,7 @@ def test_overseas_share_and_its_standard_error_match_a_weighted_mean_regression(
 
 
 def test_destinations_share_sums_to_100(panel):
-    table = overseas_by_destination(panel)
+    table = overseas_by_destination(panel, weights="weight")
     sums = table.groupby(["origin", "year", "ai"])["share_of_abroad"].sum()
     assert np.allclose(sums, 100.0)
     kor = table[(table["origin"] == "KOR") & (table["year"] == 2013) & table["ai"]]

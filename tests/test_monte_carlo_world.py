@@ -65,14 +65,16 @@ def replication(root, seed: int) -> list[dict[str, float | str]]:
     premiums = stage.premiums["premium_by_country"]
     for row in premiums[premiums["country"].isin([HOME, "USA"])].itertuples(index=False):
         record(f"premium {row.country} {YEAR}", row.estimate, row.std_error, truth[row.country])
-    est = stocks(stage.frame).set_index(["country", "year"]).loc[(HOME, YEAR)]
+    est = stocks(stage.frame, weights="weight").set_index(["country", "year"]).loc[(HOME, YEAR)]
     record(
         f"AI stock {HOME} {YEAR}",
         est["ai_workers"],
         est["ai_workers_se"],
         true_ai_stock(world_stocks, HOME, YEAR),
     )
-    share = overseas_share(stage.frame).query("origin == @HOME and year == @YEAR and ai == True")
+    share = overseas_share(stage.frame, weights="weight").query(
+        "origin == @HOME and year == @YEAR and ai == True"
+    )
     record(
         f"overseas share {HOME} {YEAR}",
         share["share_abroad"].iloc[0],

@@ -159,7 +159,9 @@ def test_workforce_and_profile_tables_from_the_compact_frame(cleaned):
     assert (frame["country"].dtype == "category") and len(frame) == len(panel)
     for function in (stocks, flows, overseas_share, overseas_by_destination):
         _same(function(frame), function(panel))
-    _same(flows(frame, only_ai=False), flows(panel, only_ai=False))
+    _same(
+        flows(frame, only_ai=False, weights="weight"), flows(panel, only_ai=False, weights="weight")
+    )
     for name, table in profile_tables(frame).items():
         _same(table, profile_tables(panel)[name])
 

@@ -1,6 +1,9 @@
 """The AI workforce: weighted stocks, flows across borders, and overseas shares.
 
-All functions take any person-year frame and name its columns as arguments. Weighted
+All functions take any person-year frame and name its columns as arguments; weights
+are optional (``weights=None`` counts rows). The AI flag must be binary and never
+missing, and a frame must hold one row per person and year (checked when it has the
+``person`` column; pass ``person=None`` for a frame known to be unique). Weighted
 totals carry the standard error of a Horvitz-Thompson total under independent
 (Poisson) sampling of persons, ``sqrt(sum w^2)``; weighted shares carry the
 linearised standard error of a ratio, ``sqrt(sum w^2 (a - p)^2) / sum w``. Within one
@@ -12,10 +15,13 @@ Examples
 >>> panel = pd.DataFrame({"user_id": [1, 2, 3, 1, 2, 3], "year": [2023] * 3 + [2024] * 3,
 ...     "country": ["KOR", "KOR", "USA", "USA", "KOR", "USA"], "ai": [True, False, True] * 2,
 ...     "weight": [10.0, 10.0, 20.0] * 2, "origin": ["KOR", "KOR", "USA"] * 2})
->>> stocks(panel).query("country == 'KOR'")[["ai_workers", "workers"]].values.tolist()
+>>> kor = stocks(panel, weights="weight").query("country == 'KOR'")
+>>> kor[["ai_workers", "workers"]].values.tolist()
 [[10.0, 20.0], [0.0, 10.0]]
->>> flows(panel).query("country == 'KOR' and year == 2024")["outflow"].item()
+>>> flows(panel, weights="weight").query("country == 'KOR' and year == 2024")["outflow"].item()
 10.0
+>>> stocks(panel).query("country == 'KOR'")["workers"].tolist()  # unweighted: rows
+[2.0, 1.0]
 """
 
 from __future__ import annotations
@@ -24,6 +30,42 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+
+from analysis.estimate.checks import (
+    check_binary,
+    check_frame,
+    check_no_missing,
+    check_unique,
+    require_columns,
+)
+
+#: Column of ones standing in for ``weights=None`` (unweighted counts).
+_UNIT = "_unit_weight"
+
+
+def _checked(
+    panel: pd.DataFrame,
+    function: str,
+    *,
+    columns: dict[str, list[str]],
+    ai: str,
+    weights: str | None,
+    keys: Sequence[str] | None,
+) -> tuple[pd.DataFrame, str]:
+    """``panel`` checked for ``function``: the columns exist, the AI flag is binary and
+    never missing, no two rows share ``keys`` (one row per person-year; ``None``: the
+    caller knows it); with the weights column to use (a column of ones for ``None``)."""
+    check_frame(panel, function)
+    require_columns(
+        panel, {**columns, "ai": [ai], "weights": [weights] if weights else []}, function
+    )
+    check_no_missing(panel, ai, "ai", function)
+    check_binary(panel, ai, "ai", function)
+    if keys is not None and all(k in panel.columns for k in keys):
+        check_unique(panel, list(keys), function)
+    if weights is None:
+        return panel.assign(**{_UNIT: 1.0}), _UNIT
+    return panel, weights
 
 
 def weighted_share(weights: np.ndarray, indicator: np.ndarray) -> tuple[float, float]:
@@ -45,7 +87,8 @@ def stocks(
     *,
     by: Sequence[str] = ("country", "year"),
     ai: str = "ai",
-    weight: str = "weight",
+    weights: str | None = None,
+    person: str | None = "user_id",
 ) -> pd.DataFrame:
     """Weighted numbers of AI and all workers by ``by`` (country and year by default).
 
@@ -55,6 +98,10 @@ def stocks(
         ``by`` columns, ``ai_workers``, ``ai_workers_se``, ``workers``, ``workers_se``,
         ``ai_share`` (percent) and its ``ai_share_se``, ``n_ai`` and ``n`` (rows).
     """
+    keys = [person, "year"] if person else None
+    panel, weight = _checked(
+        panel, "stocks", columns={"by": list(by)}, ai=ai, weights=weights, keys=keys
+    )
     rows = []
     for key, group in panel.groupby(list(by), sort=True, dropna=True, observed=True):
         key = key if isinstance(key, tuple) else (key,)
@@ -117,9 +164,10 @@ def flows(
     year: str = "year",
     country: str = "country",
     ai: str = "ai",
-    weight: str = "weight",
+    weights: str | None = None,
     only_ai: bool = True,
     population: pd.DataFrame | None = None,
+    check_duplicates: bool = True,
 ) -> pd.DataFrame:
     """Inflows, outflows and net inflows of workers by country and year.
 
@@ -131,6 +179,9 @@ def flows(
     population
         Optional table with ``country``, ``year`` and ``population``: adds flows per
         10,000 residents (``*_per_10k``).
+    check_duplicates
+        Check that no two rows share (person, year) (``False`` for a frame known to
+        hold one row each, such as the cleaning stage's panel).
 
     Returns
     -------
@@ -140,6 +191,14 @@ def flows(
         ``net_per_10k_workers`` = 10,000 x net inflow / stock (the LinkedIn-style rate
         per members of the group), and optionally ``net_per_10k_residents``.
     """
+    panel, weight = _checked(
+        panel,
+        "flows",
+        columns={"person": [person], "year": [year], "country": [country]},
+        ai=ai,
+        weights=weights,
+        keys=[person, year] if check_duplicates else None,
+    )
     columns = [
         c
         for c in dict.fromkeys([person, year, country, ai, weight, "prev_year_observed"])
@@ -192,7 +251,8 @@ def overseas_share(
     country: str = "country",
     year: str = "year",
     ai: str = "ai",
-    weight: str = "weight",
+    weights: str | None = None,
+    person: str | None = "user_id",
 ) -> pd.DataFrame:
     """Share of each origin's workers who work abroad, for AI and non-AI workers, and the gap.
 
@@ -203,6 +263,14 @@ def overseas_share(
         ``share_abroad`` (percent), ``share_abroad_se``, ``n``; plus, per origin and
         year, rows with ``ai == "gap"`` holding AI minus non-AI share and its SE.
     """
+    panel, weight = _checked(
+        panel,
+        "overseas_share",
+        columns={"origin": [origin], "country": [country], "year": [year]},
+        ai=ai,
+        weights=weights,
+        keys=[person, year] if person else None,
+    )
     data = panel.dropna(subset=[origin, country])
     rows = []
     for (o, t), group in data.groupby([origin, year], sort=True, observed=True):
@@ -250,7 +318,8 @@ def overseas_by_destination(
     country: str = "country",
     year: str = "year",
     ai: str = "ai",
-    weight: str = "weight",
+    weights: str | None = None,
+    person: str | None = "user_id",
 ) -> pd.DataFrame:
     """Where each origin's workers abroad work: weighted counts and shares by destination.
 
@@ -261,6 +330,14 @@ def overseas_by_destination(
         ``workers_se``, ``share_of_abroad`` (percent of the origin's workers abroad),
         ``n``.
     """
+    panel, weight = _checked(
+        panel,
+        "overseas_by_destination",
+        columns={"origin": [origin], "country": [country], "year": [year]},
+        ai=ai,
+        weights=weights,
+        keys=[person, year] if person else None,
+    )
     abroad = panel.dropna(subset=[origin, country])
     abroad = abroad[abroad[country] != abroad[origin]]
     grouped = abroad.groupby([origin, year, ai, country], observed=True)[weight]
