@@ -35,7 +35,7 @@ if method == "compressed":
     # groups (clustered by group), the shape of the BOK's specification
     from analysis.estimate.compressed import compressed_feols
     res = compressed_feols(path, "y", "ai", fixed_effects=["grp", "cell"], weights="w",
-                           cluster="grp")
+                           vcov={"CRV1": "grp"})
     est, se = res.params["ai"], res.std_errors["ai"]
 elif method == "pyfixest-coarse":
     from analysis.estimate.premium import estimate_premium

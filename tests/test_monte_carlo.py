@@ -74,7 +74,7 @@ def test_compressed_interval_coverage_clustered_by_region():
             "ai",
             fixed_effects=["job", "year", "region"],
             weights="weight",
-            cluster="region",
+            vcov={"CRV1": "region"},
         )
         low, high = res.conf_int().loc["ai"]
         hits.append(low <= np.log(1.06) <= high)

@@ -36,7 +36,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 
-from analysis.errors import EstimationDataError
+from analysis.errors import ArgumentError, EstimationDataError
 from analysis.estimate.results import RegressionResult
 
 
@@ -112,7 +112,7 @@ def compressed_feols(
     *,
     fixed_effects: Sequence[str] = (),
     weights: str | None = None,
-    cluster: str | None = None,
+    vcov: str | Mapping[str, str] = "hetero",
     where: str | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> RegressionResult:
@@ -128,8 +128,9 @@ def compressed_feols(
         Categorical columns absorbed as fixed effects.
     weights
         Analytic weights column.
-    cluster
-        Cluster column; it becomes a cell key, so it must be coarse (``None``: HC1).
+    vcov
+        ``"hetero"`` (HC1, the default) or ``{"CRV1": column}``; the cluster column
+        becomes a cell key, so it must be coarse.
     where
         SQL filter applied before compressing.
 
@@ -138,6 +139,14 @@ def compressed_feols(
     RegressionResult
         ``info`` holds the number of cells and of observations behind them.
     """
+    if isinstance(vcov, Mapping) and len(vcov) == 1 and "CRV1" in vcov:
+        cluster: str | None = str(vcov["CRV1"]).strip()
+    elif vcov == "hetero":
+        cluster = None
+    else:
+        raise ArgumentError(
+            f"compressed_feols: vcov must be 'hetero' or {{'CRV1': column}}, got {vcov!r}"
+        )
     keys = list(dict.fromkeys([treatment, *fixed_effects, *([cluster] if cluster else [])]))
     cells = sufficient_statistics(source, outcome, keys, weights=weights, where=where, con=con)
     cells["_ybar"] = cells["swy"] / cells["sw"]

@@ -394,6 +394,10 @@ def numerical_gradient(func, beta: np.ndarray, step: float = 1e-6) -> np.ndarray
     )
 
 
+#: :func:`gravity_ppml`'s default covariance: clustered by origin-destination pair.
+PAIR_CLUSTERS: dict[str, str] = {"CRV1": "pair"}
+
+
 # --------------------------------------------------------------------------- aggregate
 def share_premium_slope(
     points: pd.DataFrame,
@@ -444,7 +448,7 @@ def gravity_ppml(
     origin: str = "origin",
     destination: str = "destination",
     year: str = "year",
-    cluster: str | None = "pair",
+    vcov: str | Mapping[str, str] = PAIR_CLUSTERS,
     demeaner: object | None = None,
 ) -> RegressionResult:
     """Poisson pseudo-maximum likelihood gravity regression of bilateral flows.
@@ -477,8 +481,14 @@ def gravity_ppml(
             f"{', '.join(map(str, flows.index[bad.to_numpy()][:5]))})"
         )
     data = flows.copy()
-    if cluster == "pair" and "pair" not in data:
+    if vcov == PAIR_CLUSTERS and "pair" not in data:
         data["pair"] = data[origin].astype(str) + "-" + data[destination].astype(str)
+    clusters = check_vcov(vcov, data, "gravity_ppml")
+    if vcov != "hetero" and len(clusters) != 1:
+        raise ArgumentError(
+            f"gravity_ppml: vcov must be 'hetero' or {{'CRV1': column}}, got {vcov!r}"
+        )
+    cluster = clusters[0] if clusters else None
     data["_oy"] = data[origin].astype(str) + "_" + data[year].astype(str)
     data["_dy"] = data[destination].astype(str) + "_" + data[year].astype(str)
     before = len(data)

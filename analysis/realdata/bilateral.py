@@ -272,7 +272,7 @@ def gravity_bilateral(tm: TalentMigration) -> ModelSet:
         origin="base_iso3",
         destination="target_iso3",
         year="year",
-        cluster="dyad",
+        vcov={"CRV1": "dyad"},
     )
     descriptions = {
         "signed_income": "OLS, signed net flow per 10,000 base members; year FE; "
