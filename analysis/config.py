@@ -9,8 +9,8 @@ Examples
 >>> from analysis import config
 >>> config.DEFAULT_YEARS
 (2010, 2024)
->>> config.DATA_RAW.name
-'raw'
+>>> config.DATA_RAW.relative_to(config.PACKAGE_DIR).as_posix()
+'data'
 """
 
 from __future__ import annotations
@@ -20,11 +20,16 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-#: Root of the source tree (the folder holding ``pyproject.toml``).
-REPO_ROOT: Path = Path(__file__).resolve().parents[1]
+#: The imported package's folder. Pip unpacks a wheel into a plain folder, so files in it
+#: are ordinary paths that pandas and DuckDB can open. Read-only: nothing is written here.
+PACKAGE_DIR: Path = Path(__file__).resolve().parent
 
-#: Immutable inputs that ship with the repository (registries, taxonomies).
-DATA_RAW: Path = REPO_ROOT / "data" / "raw"
+#: Root of the source tree (the folder holding ``pyproject.toml``).
+REPO_ROOT: Path = PACKAGE_DIR.parent
+
+#: Immutable inputs that ship inside the package (registries, taxonomies): package data,
+#: so they are in the wheel too.
+DATA_RAW: Path = PACKAGE_DIR / "data"
 #: Outputs of the cleaning stage; never edited by hand.
 DATA_PROCESSED: Path = Path(
     os.environ.get("ANALYSIS_PROCESSED_DIR", REPO_ROOT / "data" / "processed")
