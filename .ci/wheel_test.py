@@ -158,12 +158,19 @@ def constraints(uv: str, out: Path) -> Path:
 
 
 def pytest_ini(out: Path) -> Path:
-    """The project's pytest settings, from ``pyproject.toml``, as a ``pytest.ini``
-    outside the repository (so that the tests' root is not the source tree)."""
+    """The project's pytest settings (markers, options, doctest flags), from
+    ``pyproject.toml``, as a ``pytest.ini`` outside the repository, so that the tests'
+    root is not the source tree. ``testpaths`` is left out: the tests are named."""
     options = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]
-    settings = options["ini_options"]
-    lines = ["[pytest]", f"addopts = {settings['addopts']} -p no:cacheprovider", "markers ="]
-    lines += [f"    {marker}" for marker in settings["markers"]]
+    settings = {**options["ini_options"]}
+    settings.pop("testpaths", None)
+    settings["addopts"] = settings.get("addopts", "") + " -p no:cacheprovider"
+    lines = ["[pytest]"]
+    for key, value in settings.items():
+        if isinstance(value, list):
+            lines += [f"{key} =", *(f"    {item}" for item in value)]
+        else:
+            lines.append(f"{key} = {value}")
     path = out / "pytest.ini"
     path.write_text("\n".join(lines) + "\n")
     return path
