@@ -1,6 +1,7 @@
 # One entry point for users and CI. Needs only Python 3.11, make and bash.
 #   make all    install everything (from the lock file) and run the main job
 #   make test   install everything and run the linters and the tests
+#   make wheel-test   build the wheel, test it installed in Python 3.12 and 3.13
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 TOOLS := .tools
@@ -10,7 +11,7 @@ RUN := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: all setup test lint lock clean-outputs
+.PHONY: all setup test lint lock wheel-test clean-outputs
 
 all: setup
 	$(RUN) -m analysis all
@@ -39,6 +40,13 @@ lint: setup
 
 test: lint
 	$(VENV)/bin/pytest -q
+
+# Build the wheel and test it pip-installed outside the repository in fresh Python 3.12 and
+# 3.13 environments (.ci/wheel_test.py says what it checks). A missing interpreter is
+# skipped, but fails with CI=true or REQUIRE_WHEEL_PYTHONS=1; $PYTHON312 and $PYTHON313
+# name interpreters that pyenv does not know.
+wheel-test: setup
+	$(RUN) .ci/wheel_test.py --uv $(UV)
 
 # Re-resolve the lock file after changing dependencies in pyproject.toml.
 lock: $(UV)

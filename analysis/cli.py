@@ -204,7 +204,7 @@ def _run_all(args: argparse.Namespace) -> int:
     print(
         f"published-figures registry: {len(figures)} figures "
         f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}) from "
-        f"{config.PUBLISHED_FIGURES_CSV.relative_to(config.REPO_ROOT)}"
+        f"{config.PUBLISHED_FIGURES_CSV.relative_to(config.PACKAGE_DIR.parent)}"
     )
     if args.delivery:
         delivery = Path(args.delivery)

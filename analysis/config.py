@@ -4,43 +4,163 @@ Every other module takes its defaults from here, so no path or seed is written
 twice. Paths can be overridden with environment variables, which is how CI and
 users point the package at data that does not live in the repository.
 
+Two kinds of path:
+
+- **Package data** (:data:`DATA_RAW`, the notebooks, ``params.toml``) is read from the
+  package folder, :data:`PACKAGE_DIR`, wherever the package is: in a source checkout
+  or in ``site-packages`` after ``pip install``. Nothing is written there.
+- **Outputs** (deliveries, processed tables, estimates, reports) go under the project
+  folder, :data:`PROJECT_DIR`: ``$ANALYSIS_PROJECT_DIR`` if set; otherwise the source
+  checkout when the package is imported from one (so ``make all`` writes into the
+  repository's ``data/`` and ``reports/``); otherwise the current working directory,
+  never ``site-packages``.
+
 Examples
 --------
 >>> from analysis import config
 >>> config.DEFAULT_YEARS
 (2010, 2024)
->>> config.DATA_RAW.name
-'raw'
+>>> config.DATA_RAW.relative_to(config.PACKAGE_DIR).as_posix()
+'data'
+>>> config.DATA_ESTIMATES.relative_to(config.PROJECT_DIR).as_posix()
+'data/estimates'
 """
 
 from __future__ import annotations
 
 import os
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-#: Root of the source tree (the folder holding ``pyproject.toml``).
-REPO_ROOT: Path = Path(__file__).resolve().parents[1]
+#: The imported package's folder. Pip unpacks a wheel into a plain folder, so files in it
+#: are ordinary paths that pandas and DuckDB can open. Read-only: nothing is written here.
+PACKAGE_DIR: Path = Path(__file__).resolve().parent
 
-#: Immutable inputs that ship with the repository (registries, taxonomies).
-DATA_RAW: Path = REPO_ROOT / "data" / "raw"
+#: The distribution name in ``pyproject.toml``; how a source checkout is recognised.
+DISTRIBUTION: str = "kr-ai-talent"
+
+#: The environment variable that sets the project folder (:data:`PROJECT_DIR`).
+PROJECT_ENV_VAR: str = "ANALYSIS_PROJECT_DIR"
+
+
+def find_source_checkout(package_dir: Path) -> Path | None:
+    """The source checkout that holds ``package_dir``, or ``None`` for an installed package.
+
+    In a checkout (or an editable install of one) the package folder sits beside the
+    ``pyproject.toml`` that names this distribution; in ``site-packages`` it does not.
+
+    Parameters
+    ----------
+    package_dir
+        The package's folder (:data:`PACKAGE_DIR`).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The checkout's root folder, or ``None``.
+    """
+    pyproject = package_dir.parent / "pyproject.toml"
+    try:
+        with pyproject.open("rb") as file:
+            name = tomllib.load(file).get("project", {}).get("name")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return package_dir.parent if name == DISTRIBUTION else None
+
+
+def find_project_dir(
+    source_checkout: Path | None, environ: Mapping[str, str], cwd: Path | None = None
+) -> Path:
+    """The folder that outputs go under: ``$ANALYSIS_PROJECT_DIR``, else the source
+    checkout, else ``cwd``.
+
+    Parameters
+    ----------
+    source_checkout
+        :func:`find_source_checkout`'s answer.
+    environ
+        The environment (:data:`os.environ`).
+    cwd
+        The current working directory (default: :meth:`pathlib.Path.cwd`, asked only
+        when needed).
+
+    Returns
+    -------
+    pathlib.Path
+        An absolute path (a relative ``$ANALYSIS_PROJECT_DIR`` is taken from ``cwd``).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> find_project_dir(None, {}, Path("/home/me/study")).as_posix()
+    '/home/me/study'
+    >>> find_project_dir(Path("/src/repo"), {}, Path("/home/me/study")).as_posix()
+    '/src/repo'
+    >>> find_project_dir(None, {"ANALYSIS_PROJECT_DIR": "runs"}, Path("/tmp")).as_posix()
+    '/tmp/runs'
+    """
+    if environ.get(PROJECT_ENV_VAR):
+        return (cwd or Path.cwd()) / Path(environ[PROJECT_ENV_VAR]).expanduser()
+    return source_checkout if source_checkout is not None else (cwd or Path.cwd())
+
+
+#: The imported package's folder. Pip unpacks a wheel into a plain folder, so files in it
+#: are ordinary paths that pandas and DuckDB can open. Read-only: nothing is written here.
+PACKAGE_DIR: Path = Path(__file__).resolve().parent
+#: Root of the source checkout the package is imported from (the folder holding
+#: ``pyproject.toml``); ``None`` when the package is installed (``site-packages``).
+SOURCE_ROOT: Path | None = find_source_checkout(PACKAGE_DIR)
+#: Where outputs go by default (see the module's docstring); read once, at import.
+PROJECT_DIR: Path = find_project_dir(SOURCE_ROOT, os.environ)
+
+#: Immutable inputs that ship inside the package (registries, taxonomies): package data,
+#: so they are in the wheel too.
+DATA_RAW: Path = PACKAGE_DIR / "data"
 #: Outputs of the cleaning stage; never edited by hand.
 DATA_PROCESSED: Path = Path(
-    os.environ.get("ANALYSIS_PROCESSED_DIR", REPO_ROOT / "data" / "processed")
+    os.environ.get("ANALYSIS_PROCESSED_DIR", PROJECT_DIR / "data" / "processed")
 )
 #: Deliveries written by the synthetic world (or copied real ones) by default.
-DATA_DELIVERY: Path = Path(os.environ.get("ANALYSIS_DELIVERY_DIR", REPO_ROOT / "data" / "delivery"))
+DATA_DELIVERY: Path = Path(
+    os.environ.get("ANALYSIS_DELIVERY_DIR", PROJECT_DIR / "data" / "delivery")
+)
 #: Estimation outputs (tidy CSV tables).
 DATA_ESTIMATES: Path = Path(
-    os.environ.get("ANALYSIS_ESTIMATES_DIR", REPO_ROOT / "data" / "estimates")
+    os.environ.get("ANALYSIS_ESTIMATES_DIR", PROJECT_DIR / "data" / "estimates")
 )
 #: Executed notebooks, figures, tables and HTML pages.
-REPORTS: Path = Path(os.environ.get("ANALYSIS_REPORTS_DIR", REPO_ROOT / "reports"))
+REPORTS: Path = Path(os.environ.get("ANALYSIS_REPORTS_DIR", PROJECT_DIR / "reports"))
 
 #: The project's shared folder (design docs, seed articles, public data), which sits
-#: beside the repository; CI clones the repository next to it.
-SHARED_DIR: Path = Path(os.environ.get("ANALYSIS_SHARED_DIR", REPO_ROOT.parent / "shared"))
+#: beside the project folder (the repository in a checkout; CI clones it next to it).
+SHARED_DIR: Path = Path(os.environ.get("ANALYSIS_SHARED_DIR", PROJECT_DIR.parent / "shared"))
+
+
+def inside_installation(path: str | Path) -> bool:
+    """Does ``path`` lie in the folder an installed package sits in (``site-packages``)?
+
+    Always ``False`` in a source checkout, where the package folder is part of the
+    project. Stages refuse to write there (:func:`analysis.output_set.check_output_folder`).
+
+    Parameters
+    ----------
+    path
+        A file or folder, existing or not.
+
+    Returns
+    -------
+    bool
+        ``True`` if the package is installed and ``path`` is, or is inside, the folder
+        holding it.
+    """
+    if SOURCE_ROOT is not None:
+        return False
+    target, installed = Path(path).resolve(), PACKAGE_DIR.parent
+    return target == installed or installed in target.parents
+
 
 #: The published-figures registry (one row per number, with its source).
 PUBLISHED_FIGURES_CSV: Path = DATA_RAW / "published_figures.csv"

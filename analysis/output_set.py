@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from analysis import config
 from analysis.errors import ArgumentError, StageInputError
 from analysis.io import sha256_file
 
@@ -47,15 +48,23 @@ ESTIMATES_MANIFEST = "estimates_manifest.json"
 
 
 def check_output_folder(out: str | Path, inputs: Mapping[str, str | Path]) -> Path:
-    """Refuse an output folder that is a file, or that lies inside (or is) one of the
+    """Refuse an output folder that is a file, that lies inside (or is) one of the
     stage's ``inputs`` (``{argument name: folder}``): a stage writing into its own
-    input would read its outputs as input on the next run.
+    input would read its outputs as input on the next run; or that lies in the
+    ``site-packages`` folder of an installed package, which the installer owns
+    (:func:`analysis.config.inside_installation`).
 
     Returns the output folder, resolved.
     """
     target = Path(out).resolve()
     if target.exists() and not target.is_dir():
         raise ArgumentError(f"--out {out} is a file, not a folder")
+    if config.inside_installation(target):
+        raise ArgumentError(
+            f"--out {out} is inside the folder the package is installed in "
+            f"({config.PACKAGE_DIR.parent}); run from your project folder, set "
+            f"${config.PROJECT_ENV_VAR}, or give --out a folder of yours"
+        )
     for name, folder in inputs.items():
         source = Path(folder).resolve()
         if target == source or source in target.parents:

@@ -38,7 +38,7 @@ def run_and_kill(argv: list[object], marker: str, occurrence: int = 1) -> bool:
     finished first)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "analysis", *map(str, argv)],
-        cwd=config.REPO_ROOT,
+        cwd=config.PACKAGE_DIR.parent,  # where `python -m analysis` imports this package
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,7 +1,7 @@
 """Tests of the published-figures registry and its loader.
 
 The consistency checks compute every relation from the registry itself, so a wrong number in
-``data/raw/published_figures.csv`` makes them fail; the markdown source
+``analysis/data/published_figures.csv`` makes them fail; the markdown source
 (``published-figures.md``) is parsed to check that no published figure is missing and that
 every registry number appears in the row it came from.
 """

@@ -15,7 +15,7 @@ from analysis.sources.revelio import read_delivery
 from analysis.sources.synthetic import load_params, write_synthetic_delivery
 from analysis.sources.synthetic.calibrate import OUT_OF_SAMPLE, TARGETS
 from analysis.sources.synthetic.observe import COUNTRY_NAMES, UNKNOWN_COUNTRY
-from analysis.sources.synthetic.params import ParamsError, rewrite_values
+from analysis.sources.synthetic.params import DEFAULT_PARAMS, ParamsError, rewrite_values
 
 SMALL = 0.05  # about 10,000 simulated persons: a second to write
 
@@ -57,7 +57,7 @@ def test_twelve_clusters_seven_named():
 
 def test_a_parameter_without_provenance_is_rejected(tmp_path):
     path = tmp_path / "params.toml"
-    text = (config.REPO_ROOT / "analysis/sources/synthetic/params.toml").read_text()
+    text = DEFAULT_PARAMS.read_text()
     path.write_text(
         text.replace(
             'status = "assumption", why = "dispersion of unobserved individual ability"',

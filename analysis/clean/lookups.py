@@ -3,7 +3,7 @@
 They are staged as parquet next to the delivery's tables so that every engine reads
 all its inputs the same way (no engine-specific in-memory tables).
 
-``data/raw/ppp_price_levels.csv`` has one row per (country, year): ``country``
+``analysis/data/ppp_price_levels.csv`` has one row per (country, year): ``country``
 (ISO3), ``year``, ``price_level`` (PPP conversion factor divided by the market
 exchange rate, US = 1; World Bank WDI ``PA.NUS.PPPC.RF``), ``source`` and ``note``.
 A salary in US dollars at market rates divided by the price level is a salary in

@@ -1,10 +1,11 @@
 """Execute the notebooks with papermill into ``reports/``, render HTML, write an index.
 
-Each notebook in ``notebooks/`` takes the parameters ``estimates_dir``, ``processed_dir``,
-``reports_dir`` and ``data_kind`` (its first cell says whether it shows synthetic or real
-data). Executed copies go to ``reports/notebooks/``, HTML pages to ``reports/html/``;
-figures (PNG and PDF) and tables (CSV and LaTeX) that the notebooks save go to
-``reports/figures/`` and ``reports/tables/``; ``reports/index.html`` links them all.
+Each notebook in ``analysis/notebooks/`` (package data, so it is installed with the
+package) takes the parameters ``estimates_dir``, ``processed_dir``, ``reports_dir`` and
+``data_kind`` (its first cell says whether it shows synthetic or real data). Executed
+copies go to ``reports/notebooks/``, HTML pages to ``reports/html/``; figures (PNG and
+PDF) and tables (CSV and LaTeX) that the notebooks save go to ``reports/figures/`` and
+``reports/tables/``; ``reports/index.html`` links them all.
 
 A notebook whose ``parameters`` cell defines ``worldbank_path`` needs the World
 Bank-LinkedIn workbook, which is not in the repository. Before running it,
@@ -33,7 +34,8 @@ from analysis.output_set import check_output_folder, verify_clean_output, verify
 from analysis.report import worldbank as wb
 from analysis.sources.worldbank import TalentMigrationError
 
-NOTEBOOKS_DIR: Path = config.REPO_ROOT / "notebooks"
+#: The report's notebooks ship inside the package, so an installed package can run them.
+NOTEBOOKS_DIR: Path = config.PACKAGE_DIR / "notebooks"
 
 
 WORLDBANK_PARAMETER: str = "worldbank_path"
@@ -118,7 +120,7 @@ def run_reports(
     reports_dir
         Where ``notebooks/``, ``html/``, ``figures/``, ``tables/`` and ``index.html`` go.
     notebooks
-        The notebooks to run (default: every ``notebooks/*.ipynb``, in name order).
+        The notebooks to run (default: every ``analysis/notebooks/*.ipynb``, in name order).
     worldbank_path
         The World Bank-LinkedIn workbook (default ``None``: the loader's resolution,
         ``$WORLDBANK_TALENT_MIGRATION_XLSX`` then the shared data folder). If it cannot be

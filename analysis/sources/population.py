@@ -1,6 +1,6 @@
 """Population by country and year, for flows per 10,000 residents.
 
-``data/raw/population.csv`` holds World Bank WDI ``SP.POP.TOTL`` for the countries of
+``analysis/data/population.csv`` holds World Bank WDI ``SP.POP.TOTL`` for the countries of
 the synthetic world, 2010-2024. The values were transcribed approximately for the anchor
 years 2010, 2015, 2020 and 2024 and interpolated in between (the ``note`` column says
 which); they are accurate to about 1% and should be replaced by the downloaded series

@@ -2,7 +2,7 @@
 
 Every number that public sources report about AI talent, pay and mobility in Korea and its
 peers (the Bank of Korea Issue Note of 5 Dec 2025 as covered by the press, the Stanford AI
-Index, KCCI, ...) lives in one CSV, ``data/raw/published_figures.csv``, with its exact
+Index, KCCI, ...) lives in one CSV, ``analysis/data/published_figures.csv``, with its exact
 definition and source. This module loads and validates it.
 
 Columns
@@ -84,7 +84,7 @@ __all__ = [
 ]
 
 DEFAULT_PATH: Path = config.PUBLISHED_FIGURES_CSV
-"""Default location of the registry: ``<repo>/data/raw/published_figures.csv``."""
+"""Default location of the registry: ``<package>/data/published_figures.csv``."""
 
 COLUMNS: tuple[str, ...] = (
     "id",
@@ -316,7 +316,7 @@ def load_published_figures(path: str | Path | None = None) -> pd.DataFrame:
     ----------
     path
         CSV file to read; default :data:`DEFAULT_PATH`
-        (``<repo>/data/raw/published_figures.csv``).
+        (``<package>/data/published_figures.csv``).
 
     Returns
     -------

@@ -1,6 +1,6 @@
 """The AI skill taxonomy: skill names (raw and mapped) to the report's 12 AI clusters.
 
-Columns of ``data/raw/ai_skill_taxonomy.csv``: ``name`` (a skill as written),
+Columns of ``analysis/data/ai_skill_taxonomy.csv``: ``name`` (a skill as written),
 ``name_type`` (``raw``: as on a profile, ``skill_raw``; ``mapped``: the vendor's
 standardised name, ``skill_mapped``/``skill_k35000``), ``mapped_name`` (the standard
 name a raw spelling stands for), ``cluster``, ``cluster_named_by_report`` and
@@ -9,7 +9,7 @@ name a raw spelling stands for), ``cluster``, ``cluster_named_by_report`` and
 The BOK counts a worker as AI-skilled if they list at least one of 12 AI-related
 skills; it names seven (big data, cloud computing, deep learning, machine learning,
 pattern recognition, brain science/neuroscience, signal processing). The other five
-are our assumption and are marked so in ``data/raw/ai_skill_taxonomy.csv``.
+are our assumption and are marked so in ``analysis/data/ai_skill_taxonomy.csv``.
 
 Examples
 --------

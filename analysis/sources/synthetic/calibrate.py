@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis import config
+from analysis.errors import ArgumentError
 from analysis.sources.published import load_published_figures
 from analysis.sources.synthetic.moments import Moment, measure_moments
 from analysis.sources.synthetic.params import Params, load_params, rewrite_values
@@ -221,7 +223,9 @@ def calibrate(
     Parameters
     ----------
     params_path
-        Parameters file to start from and (with ``write=True``) to rewrite.
+        Parameters file to start from and (with ``write=True``) to rewrite; default: the
+        package's ``params.toml``, which an installed package does not rewrite (copy it
+        into the project and pass the copy).
     seed, scale
         Seed and scale of the simulated deliveries (common random numbers).
     max_iterations, tolerance_z
@@ -232,6 +236,12 @@ def calibrate(
     """
     params = load_params(params_path)
     original = params.path
+    if write and config.inside_installation(original):
+        # site-packages belongs to the installer; fail before minutes of simulation
+        raise ArgumentError(
+            f"--params {original} is part of the installed package and is not rewritten: "
+            "copy it into your project folder and pass the copy, or use --dry-run"
+        )
     targets = targets_from_registry()
     work = Path(tempfile.mkdtemp(prefix="calibration-params-"))
     converged = False

@@ -8,7 +8,7 @@ measures each moment with simple, documented rules:
 - **person-year**: the spell that covers 1 July of the year (the best-paid one if a
   side job overlaps); its ``weight`` is the person's weight;
 - **AI-skilled in year t**: at least one skill of the AI taxonomy
-  (``data/raw/ai_skill_taxonomy.csv``, matched on ``skill_mapped`` or ``skill_raw``)
+  (``analysis/data/ai_skill_taxonomy.csv``, matched on ``skill_mapped`` or ``skill_raw``)
   first reported in or before t (always, if ``first_reported`` is missing);
 - **origin**: the country of the earliest high-school education, else bachelor's, else
   the earliest education, else the first job;
@@ -162,7 +162,7 @@ def measure_moments(delivery: str | Path | Delivery) -> dict[str, Moment]:
     Returns
     -------
     dict
-        ``{figure id: Moment}``; ids are those of ``data/raw/published_figures.csv``
+        ``{figure id: Moment}``; ids are those of ``analysis/data/published_figures.csv``
         (plus ``kr_abroad_share_nonai`` and ``kr_abroad_us_share_2024``, which the
         registry states only indirectly).
     """

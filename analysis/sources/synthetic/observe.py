@@ -9,7 +9,7 @@ Three things happen between the economy and the delivery, as with the real data:
 2. **Layout.** Histories become the four contract tables: spells become positions
    with month-level dates, country names and salaries; degrees become education
    rows (the origin is where a person went to school); AI clusters become skill rows
-   named as profiles name them (``data/raw/ai_skill_taxonomy.csv``).
+   named as profiles name them (``analysis/data/ai_skill_taxonomy.csv``).
 3. **Mess**, at the rates of ``[mess]`` in ``params.toml``: overlapping side jobs,
    missing salaries and locations, country-name variants, duplicate skill rows, and a
    few malformed rows that the reader must quarantine (their ids are returned so a
