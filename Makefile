@@ -2,6 +2,7 @@
 #   make all    install everything (from the lock file) and run the main job
 #   make test   install everything and run the linters and the tests
 #   make wheel-test   build the wheel, test it installed in Python 3.12 and 3.13
+#   make docs         the API reference from the docstrings (docs/_build/api/)
 PYTHON ?= python3
 UV_VERSION := 0.13.9
 TOOLS := .tools
@@ -11,7 +12,7 @@ RUN := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: all setup test lint lock wheel-test clean-outputs
+.PHONY: all setup test lint lock wheel-test docs clean-outputs
 
 all: setup
 	$(RUN) -m analysis all
@@ -47,6 +48,16 @@ test: lint
 # name interpreters that pyenv does not know.
 wheel-test: setup
 	$(RUN) .ci/wheel_test.py --uv $(UV)
+
+# The API reference, generated from the docstrings into docs/_build/api/ (not committed);
+# a module that does not import, or a docstring pdoc cannot render, fails the build.
+docs: setup
+	rm -rf docs/_build/api
+	$(VENV)/bin/pdoc --docformat numpy --no-show-source -o docs/_build/api \
+		analysis.estimate analysis.estimate.results analysis.estimate.checks \
+		analysis.estimate.samples analysis.estimate.mobility_model analysis.estimate.stage \
+		analysis.errors analysis.config
+	test -f docs/_build/api/analysis/estimate.html
 
 # Re-resolve the lock file after changing dependencies in pyproject.toml.
 lock: $(UV)

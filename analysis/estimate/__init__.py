@@ -17,6 +17,8 @@ Examples
 >>> fe = estimate_premium(df, "lwage ~ union + expersq + married + C(year) | nr")
 >>> round(fe.estimate, 6), round(fe.std_error, 3)
 (0.080002, 0.019)
+
+.. include:: ../../docs/api-examples.md
 """
 
 from analysis.estimate.compressed import compressed_feols
