@@ -49,6 +49,8 @@ from analysis.estimate.stage import (
     engine_premium_tables,
     mobility_samples,
     mobility_tables,
+    read_home_positions,
+    with_positions,
 )
 from analysis.sources.synthetic import load_params, write_synthetic_delivery
 from analysis.sources.synthetic.world import World
@@ -77,6 +79,7 @@ class StageEstimates:
     frame: pd.DataFrame
     skills: list[str]
     mobility: dict[str, pd.DataFrame]
+    positions: pd.DataFrame
 
 
 def stage_estimates(processed: Path, *, only_mobility: bool = False) -> StageEstimates:
@@ -106,8 +109,9 @@ def stage_estimates(processed: Path, *, only_mobility: bool = False) -> StageEst
         finally:
             con.close()
     frame = read_panel_frame(panel_file, [*FRAME_COLUMNS, *skills])
-    mobility = mobility_tables(frame, premiums["premium_by_skill"], pay)
-    return StageEstimates(premiums, pay, frame, skills, mobility)
+    positions = read_home_positions(panel_file)
+    mobility = mobility_tables(frame, premiums["premium_by_skill"], pay, positions)
+    return StageEstimates(premiums, pay, frame, skills, mobility, positions)
 
 
 def mobility_estimates(estimates: StageEstimates, model: World) -> list[dict[str, object]]:
@@ -118,9 +122,8 @@ def mobility_estimates(estimates: StageEstimates, model: World) -> list[dict[str
         estimates.pay, destination=str(MOBILITY_MODEL["destination"]), home=HOME
     )
     frame = estimates.frame
-    _, ai_home, ai_abroad = mobility_samples(
-        frame[frame["origin"] == HOME], estimates.skills, difference
-    )
+    home_rows = with_positions(frame[frame["origin"] == HOME], estimates.positions)
+    _, ai_home, ai_abroad = mobility_samples(home_rows, estimates.skills, difference)
     ai_home, ai_abroad = ai_home.reset_index(drop=True), ai_abroad.reset_index(drop=True)
     by_skill = estimates.premiums["premium_by_skill"]
     korea = by_skill.query("country == @HOME and skill == 'all'")["premium_pct"].iloc[0]

@@ -34,8 +34,10 @@ from analysis.estimate.stage import (
     premium_tables,
     prepare_panel,
     profile_tables,
+    read_home_positions,
     skill_columns,
     skill_set_pay,
+    with_positions,
 )
 from analysis.estimate.workforce import (
     flows,
@@ -58,7 +60,9 @@ def cleaned(tmp_path_factory):
     tables, pay = engine_premium_tables(con, path, skill_columns(panel))
     con.close()
     frame = read_panel_frame(path, [*FRAME_COLUMNS, *skill_columns(panel)])
-    return panel, tables, pay, frame
+    # the stage reads the main positions for the rows of Korean origin only
+    home = with_positions(frame[frame["origin"] == HOME], read_home_positions(path))
+    return panel, tables, pay, frame, home
 
 
 @pytest.fixture(scope="module")
@@ -169,11 +173,12 @@ def test_workforce_and_profile_tables_from_the_compact_frame(cleaned):
 def test_mobility_samples_and_flows_from_the_compact_frame(cleaned):
     """The mobility samples (the joint model's input; the model itself needs a larger
     world than this one to converge) and the bilateral flows."""
-    panel, tables, pay, frame = cleaned
+    panel, tables, pay, frame, home = cleaned
     difference, _ = premium_difference(pay, destination="USA", home=HOME)
     skills = skill_columns(panel)
-    ours = mobility_samples(frame, skills, difference)
+    ours = mobility_samples(home, skills, difference)
     theirs = mobility_samples(panel, skills, difference)
+    assert (ours[0]["location_weight"] > 1).any()  # the positions reached the samples
     # job_change is read as False where missing (a documented choice of the frame)
     theirs = [t.drop(columns="job_change") for t in theirs]
     for mine, reference in zip(ours, theirs, strict=True):

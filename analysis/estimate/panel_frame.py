@@ -61,13 +61,14 @@ def read_panel_frame(
     path: str | Path,
     columns: Sequence[str],
     *,
+    where: str | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
     batch_rows: int = 1_000_000,
 ) -> pd.DataFrame:
     """``columns`` of the parquet panel at ``path`` (those present), compactly typed.
 
-    Rows keep the file's order. The frame is built batch by batch, so memory holds the
-    result plus one batch.
+    Rows keep the file's order (of the rows ``where``, an SQL condition, keeps). The
+    frame is built batch by batch, so memory holds the result plus one batch.
     """
     con = con or duckdb.connect()
     source = "read_parquet('" + Path(path).as_posix().replace("'", "''") + "')"
@@ -97,8 +98,11 @@ def read_panel_frame(
             expr = select[wanted.index(c)]
             values = con.sql(f"SELECT DISTINCT {expr} FROM {source}").fetchall()
             categories[c] = sorted(r[0] for r in values if r[0] is not None)
-    n_rows = con.sql(f"SELECT count(*) FROM {source}").fetchone()[0]
-    reader = con.sql(f"SELECT {', '.join(select)} FROM {source}").to_arrow_reader(batch_rows)
+    condition = f" WHERE {where}" if where else ""
+    n_rows = con.sql(f"SELECT count(*) FROM {source}{condition}").fetchone()[0]
+    reader = con.sql(f"SELECT {', '.join(select)} FROM {source}{condition}").to_arrow_reader(
+        batch_rows
+    )
     # one array per column, filled batch by batch: no second copy of the frame
     arrays: dict[str, np.ndarray] = {}
     start = 0

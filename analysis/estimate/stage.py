@@ -390,11 +390,16 @@ def mobility_model_table(models: dict[str, MobilityModel]) -> pd.DataFrame:
 
 
 def mobility_tables(
-    panel: pd.DataFrame, premiums: pd.DataFrame, pay: SkillPay | None = None
+    panel: pd.DataFrame,
+    premiums: pd.DataFrame,
+    pay: SkillPay | None = None,
+    positions: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The compensation-mobility tables. ``pay`` (the skill-set premiums at home and in
     the destination) is estimated from ``panel`` when not given; the design is built
-    for workers of Korean origin only, the rows the mobility samples use."""
+    for workers of Korean origin only, the rows the mobility samples use. Their main
+    positions come from ``panel`` or, for a frame read without them, from
+    ``positions`` (:func:`read_home_positions`)."""
     skills = skill_columns(panel)
     needed = [
         "user_id", "year", "country", "origin", "prev_country", "prev_year_observed",
@@ -404,6 +409,8 @@ def mobility_tables(
         pay, _ = skill_set_pay(panel)
     last = int(panel["year"].max())
     panel = panel.loc[panel["origin"] == HOME, [c for c in needed if c in panel]]
+    if positions is not None and "position_id" not in panel:
+        panel = with_positions(panel, positions)
     difference, cov = premium_difference(
         pay, destination=str(MOBILITY_MODEL["destination"]), home=HOME
     )
@@ -588,8 +595,33 @@ FRAME_COLUMNS: tuple[str, ...] = (
     "job_category",
     "sex",
     "job_change",
-    "position_id",
 )
+
+#: Columns read for the person-years of Korean origin only (the mobility samples): the
+#: main position, which tells a new position from a continued one
+#: (:mod:`analysis.estimate.samples`), and the keys that align them with the frame.
+POSITION_COLUMNS: tuple[str, ...] = ("user_id", "year", "position_id")
+
+
+def read_home_positions(panel_file: Path) -> pd.DataFrame:
+    """``POSITION_COLUMNS`` of the panel's rows of Korean origin, in file order (the
+    order of the frame's rows of Korean origin); read apart from the frame so that
+    the 8-byte position id is held for those rows only."""
+    return read_panel_frame(
+        panel_file, list(POSITION_COLUMNS), where=f"origin = {sql_string(HOME)}"
+    )
+
+
+def with_positions(home_rows: pd.DataFrame, positions: pd.DataFrame) -> pd.DataFrame:
+    """The frame's rows of Korean origin with their ``position_id`` (from
+    :func:`read_home_positions`), after checking that the two line up row by row."""
+    aligned = len(positions) == len(home_rows) and all(
+        np.array_equal(positions[c].to_numpy(), home_rows[c].to_numpy())
+        for c in ("user_id", "year")
+    )
+    if not aligned:
+        raise RuntimeError("the position ids do not line up with the frame's rows of Korean origin")
+    return home_rows.assign(position_id=positions["position_id"].to_numpy())
 
 
 #: The fewest persons a group must hold for the estimate stage to run: the premiums
@@ -696,6 +728,7 @@ def run_estimates(
             finally:
                 con.close()
         state["panel"] = read_panel_frame(panel_file, [*FRAME_COLUMNS, *skills])
+        state["positions"] = read_home_positions(panel_file)
         return premiums
 
     def workforce_tables() -> dict[str, pd.DataFrame]:
@@ -732,6 +765,7 @@ def run_estimates(
                 state["panel"],
                 tables["premium_by_skill"],
                 state["pay"],  # type: ignore[arg-type]
+                state["positions"],  # type: ignore[arg-type]
             ),
         ),
         ("bilateral flows (PPML gravity)", gravity_tables),

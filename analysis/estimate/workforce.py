@@ -271,7 +271,8 @@ def overseas_share(
         weights=weights,
         keys=[person, year] if person else None,
     )
-    data = panel.dropna(subset=[origin, country])
+    used = list(dict.fromkeys([origin, country, year, ai, weight]))
+    data = panel.loc[panel[origin].notna().to_numpy() & panel[country].notna().to_numpy(), used]
     rows = []
     for (o, t), group in data.groupby([origin, year], sort=True, observed=True):
         shares = {}
@@ -338,7 +339,9 @@ def overseas_by_destination(
         weights=weights,
         keys=[person, year] if person else None,
     )
-    abroad = panel.dropna(subset=[origin, country])
+    used = list(dict.fromkeys([origin, country, year, ai, weight]))
+    known = panel[origin].notna().to_numpy() & panel[country].notna().to_numpy()
+    abroad = panel.loc[known, used]
     abroad = abroad[abroad[country] != abroad[origin]]
     grouped = abroad.groupby([origin, year, ai, country], observed=True)[weight]
     table = (
