@@ -182,7 +182,32 @@ def mobility_replication(root: Path, seed: int, scale: float) -> list[dict[str, 
     return rows
 
 
-if __name__ == "__main__":
+def summary_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per quantity and method: replications, coverage of the 95% interval, mean and
+    standard deviation of the z-scores (estimate - truth) / SE, their Monte Carlo
+    standard errors, and the mean estimate and truth."""
+    data = rows.assign(z=(rows["estimate"] - rows["truth"]) / rows["se"])
+    data["covered"] = data["z"].abs() < 1.959964
+    table = data.groupby(["quantity", "method"], sort=False).agg(
+        R=("z", "size"),
+        coverage=("covered", "mean"),
+        mean_z=("z", "mean"),
+        sd_z=("z", "std"),
+        mean_estimate=("estimate", "mean"),
+        mean_truth=("truth", "mean"),
+    )
+    table["mc_se_mean_z"] = table["sd_z"] / np.sqrt(table["R"])
+    table["mc_se_coverage"] = np.sqrt(0.95 * 0.05 / table["R"])
+    return table
+
+
+if __name__ == "__main__" and sys.argv[1] == "--summary":
+    # python tests/mobility_replication.py --summary ROWS.csv [ROWS.csv ...]: the table
+    # of docs/compensation-mobility.md, as Markdown
+    rows = pd.concat([pd.read_csv(f) for f in sys.argv[2:]], ignore_index=True)
+    print(f"R = {rows['seed'].nunique()} worlds, seeds {sorted(rows['seed'].unique())}")
+    print(summary_table(rows).round(3).reset_index().to_markdown(index=False))
+elif __name__ == "__main__":
     out, scale, seeds = Path(sys.argv[1]), float(sys.argv[2]), [int(s) for s in sys.argv[3:]]
     for seed in seeds:
         with tempfile.TemporaryDirectory() as tmp:
