@@ -27,7 +27,12 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from mobility_replication import mobility_estimates, stage_estimates, world_delivery
+from mobility_replication import (
+    mobility_estimates,
+    stage_estimates,
+    summary_table,
+    world_delivery,
+)
 from world_truth import true_ai_stock, true_overseas_share, true_premiums
 
 from analysis.estimate.stage import HOME, prepare_panel
@@ -37,7 +42,6 @@ pytestmark = pytest.mark.slow
 R = int(os.environ.get("MC_WORLD_REPLICATIONS", "40"))
 SCALE = float(os.environ.get("MC_WORLD_SCALE", "4"))
 YEAR = 2024
-CRITICAL = 1.959964
 
 
 def replication(root, seed: int) -> list[dict[str, float | str]]:
@@ -88,17 +92,7 @@ def replication(root, seed: int) -> list[dict[str, float | str]]:
 
 def test_intervals_cover_the_worlds_truth(tmp_path):
     rows = [r for seed in range(1, R + 1) for r in replication(tmp_path, seed)]
-    frame = pd.DataFrame(rows)
-    frame["z"] = (frame["estimate"] - frame["truth"]) / frame["se"]
-    frame["covered"] = frame["z"].abs() < CRITICAL
-    summary = frame.groupby(["quantity", "method"], sort=False).agg(
-        replications=("z", "size"),
-        coverage=("covered", "mean"),
-        mean_z=("z", "mean"),
-        sd_z=("z", "std"),
-        mean_estimate=("estimate", "mean"),
-        mean_truth=("truth", "mean"),
-    )
+    summary = summary_table(pd.DataFrame(rows))
     tolerance = 3 * np.sqrt(0.95 * 0.05 / R)
     print(f"\nMonte Carlo on the synthetic world: R = {R}, scale {SCALE}")
     print(f"coverage must lie within 0.95 +/- {tolerance:.3f}")
