@@ -181,3 +181,35 @@ def test_memory_limit_is_respected_on_many_rows(tmp_path):
     reference = pf.feols("y ~ ai | job + year", data=frame, vcov={"CRV1": "pid"}, fixef_rm="none")
     np.testing.assert_allclose(result.params, reference.coef(), atol=1e-10, rtol=0)
     np.testing.assert_allclose(result.std_errors, reference.se(), rtol=1e-8)
+
+
+def test_terms_beyond_the_fast_fixed_point_are_summed_wide(rows, monkeypatch):
+    """The panel's weights (thousands) sum in FAST; weights of 1e8 put ``w y`` beyond
+    FAST's +-2^31, so both passes sum again in DECIMAL (an overflow is never a wrong
+    number), and the fit still equals pyfixest's."""
+    import analysis.estimate.normal_equations as ne
+
+    finished: list[ne.FixedPoint] = []
+    exactly = ne._exactly
+
+    def spy(run):
+        def tracked(exact):
+            out = run(exact)
+            finished.append(exact)
+            return out
+
+        return exactly(tracked)
+
+    monkeypatch.setattr(ne, "_exactly", spy)
+    for weight_scale, expected in [(1.0, ne.FAST), (1e5, ne.WIDE)]:
+        finished.clear()
+        data = rows.assign(w=rows["w"] * weight_scale)
+        connection = duckdb.connect()
+        connection.register("data", data)
+        result = feols_by(
+            connection, "data", "y", ["ai", "x"], fixed_effects=FIXED, weights="w", cluster="pid"
+        )[()]
+        assert finished == [expected, expected]
+        reference = _pyfixest(data, ["ai", "x"])
+        np.testing.assert_allclose(result.params, reference.coef(), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(result.std_errors, reference.se(), rtol=1e-8)

@@ -2,7 +2,7 @@
 
 DuckDB adds doubles in the order its threads finish, so sums of doubles (and the
 regressions built on them) differ from run to run in the last digits; the normal
-equations sum in fixed point (:data:`analysis.estimate.normal_equations.SUM_TYPE`).
+equations sum in fixed point (:class:`analysis.estimate.normal_equations.FixedPoint`).
 """
 
 from __future__ import annotations
