@@ -44,7 +44,7 @@ import pandas as pd
 from pyfixest.estimation import demean
 
 from analysis.estimate.mobility import gravity_ppml
-from analysis.estimate.premium import fit_feols, premium_formula
+from analysis.estimate.premium import exact_demeaner, fit_feols, premium_formula
 from analysis.estimate.results import RegressionResult
 from analysis.realdata.common import COUNTRY_VALUE, KOREA, ModelSet, feols_multiway
 from analysis.realdata.dyadic import dyadic_vcov
@@ -197,7 +197,10 @@ def _with_dyadic(
 ) -> RegressionResult:
     """OLS by pyfixest (clustered by base country), then the dyadic covariance."""
     base, _ = fit_feols(
-        panel, premium_formula(outcome, terms, fixed_effects), vcov={"CRV1": "base_iso3"}
+        panel,
+        premium_formula(outcome, terms, fixed_effects),
+        vcov={"CRV1": "base_iso3"},
+        demeaner=exact_demeaner(),
     )
     flist = np.column_stack([pd.factorize(panel[f])[0] for f in fixed_effects]).astype(np.uint64)
     columns = panel[[outcome, *terms]].to_numpy(float)
@@ -257,7 +260,10 @@ def gravity_bilateral(tm: TalentMigration) -> ModelSet:
         "signed_income": _with_dyadic(panel, outcome, terms, ["year_fe"]),
     }
     models["signed_income_cluster_base"], _ = fit_feols(
-        panel, premium_formula(outcome, terms, ["year_fe"]), vcov={"CRV1": "base_iso3"}
+        panel,
+        premium_formula(outcome, terms, ["year_fe"]),
+        vcov={"CRV1": "base_iso3"},
+        demeaner=exact_demeaner(),
     )
     models["signed_income_cluster_base_target"] = feols_multiway(
         panel, outcome, terms, fixed_effects=["year_fe"], clusters=["base_iso3", "target_iso3"]

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 
+from analysis.estimate.premium import exact_demeaner
 from analysis.estimate.results import RegressionResult
 
 AI_SKILL_GROUP: str = "Artificial Intelligence (AI)"
@@ -97,7 +98,8 @@ def feols_multiway(
     if fixed_effects:
         fml += f" | {' + '.join(fixed_effects)}"
     label = "+".join(clusters)
-    fit = pf.feols(fml, data=frame, vcov={"CRV1": label})
+    # the fixed effects solved to 1e-12, so the result does not depend on their order
+    fit = pf.feols(fml, data=frame, vcov={"CRV1": label}, demeaner=exact_demeaner())
     return wrap_pyfixest(
         fit,
         vcov_type=f"CRV1: {label}",

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from pyfixest.estimation import demean
 
-from analysis.estimate.premium import fit_feols, premium_formula
+from analysis.estimate.premium import exact_demeaner, fit_feols, premium_formula
 from analysis.estimate.results import RegressionResult
 from analysis.realdata.common import (
     AI_SKILL_GROUP,
@@ -182,8 +182,12 @@ def ai_vs_other_skills(
     panel = skill_panel(tm, country=country, skill=skill)
     fe = ["country_year", "skill_year"]
     formula = premium_formula(SKILL_VALUE, [TERM], fe)
-    by_country, _ = fit_feols(panel, formula, vcov={"CRV1": "iso3"})
-    by_skill, _ = fit_feols(panel, formula, vcov={"CRV1": "skill_group_id"})
+    # solved to 1e-12 (pyfixest's default stops where the order of the fixed effects,
+    # which varies with the hash seed, moves the standard errors in the 4th digit)
+    by_country, _ = fit_feols(panel, formula, vcov={"CRV1": "iso3"}, demeaner=exact_demeaner())
+    by_skill, _ = fit_feols(
+        panel, formula, vcov={"CRV1": "skill_group_id"}, demeaner=exact_demeaner()
+    )
     twoway = feols_multiway(
         panel, SKILL_VALUE, [TERM], fixed_effects=fe, clusters=["iso3", "skill_group_id"]
     )
