@@ -123,8 +123,11 @@ def mobility_estimates(estimates: StageEstimates, model: World) -> list[dict[str
     )
     frame = estimates.frame
     home_rows = with_positions(frame[frame["origin"] == HOME], estimates.positions)
-    _, ai_home, ai_abroad = mobility_samples(home_rows, estimates.skills, difference)
-    ai_home, ai_abroad = ai_home.reset_index(drop=True), ai_abroad.reset_index(drop=True)
+    samples = mobility_samples(home_rows, estimates.skills, difference)
+    ai_home, ai_abroad = (
+        samples.ai_at_home.reset_index(drop=True),
+        samples.ai_abroad.reset_index(drop=True),
+    )
     by_skill = estimates.premiums["premium_by_skill"]
     korea = by_skill.query("country == @HOME and skill == 'all'")["premium_pct"].iloc[0]
     shifts = scenario_shifts(float(korea), SPEC["counterfactual_targets_pct"])  # type: ignore[arg-type]

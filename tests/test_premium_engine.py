@@ -23,6 +23,7 @@ import pytest
 from analysis.clean import clean_delivery
 from analysis.estimate import premium_engine as engine
 from analysis.estimate.panel_frame import read_panel_frame
+from analysis.estimate.samples import location_missing_rates
 from analysis.estimate.skillpay import premium_difference, skill_set_design
 from analysis.estimate.stage import (
     FRAME_COLUMNS,
@@ -180,8 +181,11 @@ def test_mobility_samples_and_flows_from_the_compact_frame(cleaned):
     theirs = mobility_samples(panel, skills, difference)
     assert (ours[0]["location_weight"] > 1).any()  # the positions reached the samples
     # job_change is read as False where missing (a documented choice of the frame)
-    theirs = [t.drop(columns="job_change") for t in theirs]
-    for mine, reference in zip(ours, theirs, strict=True):
+    # one pairing gives the risk sets and the rates they are reweighted for
+    pd.testing.assert_series_equal(ours.location_missing, location_missing_rates(home))
+    pd.testing.assert_series_equal(ours.location_missing, theirs.location_missing)
+    frames = [t.drop(columns="job_change") for t in theirs[:3]]
+    for mine, reference in zip(ours[:3], frames, strict=True):
         assert list(mine.index) == list(reference.index)
         _same(mine[list(reference.columns.intersection(mine.columns))],
               reference[list(reference.columns.intersection(mine.columns))])  # fmt: skip

@@ -39,6 +39,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -115,6 +117,15 @@ def _missing_rates(data: pd.DataFrame, weights: str) -> pd.Series:
     return rates[sums["all"] > 0]
 
 
+class RiskSets(NamedTuple):
+    """The risk sets (:func:`next_year_outcomes`) and the shares of new positions
+    without a location they are reweighted for (:func:`location_missing_rates`), from
+    one pairing of the panel's years."""
+
+    outcomes: pd.DataFrame
+    location_missing: pd.Series
+
+
 def next_year_outcomes(panel: pd.DataFrame, weights: str = "weight") -> pd.DataFrame:
     """Person-years with next year's country (adjacent years only), the outcomes
     ``emigrate_next`` (at home now, abroad next year) and ``return_next`` (abroad now,
@@ -133,9 +144,16 @@ def next_year_outcomes(panel: pd.DataFrame, weights: str = "weight") -> pd.DataF
         When more than :data:`MAX_LOCATION_MISSING` of a year's new positions have no
         location.
     """
+    return risk_sets(panel, weights).outcomes
+
+
+def risk_sets(panel: pd.DataFrame, weights: str = "weight") -> RiskSets:
+    """:func:`next_year_outcomes` and :func:`location_missing_rates` of the rows with a
+    known origin, pairing the years once."""
     data = _pairs(panel)
     data = data[data["country"].notna().to_numpy() & data["origin"].notna().to_numpy()]
     location_weight = np.ones(len(data))
+    rates = pd.Series(dtype=float, name="location_missing")
     if "new_position_next" in data:
         rates = _missing_rates(data, weights)
         too_many = rates[rates > MAX_LOCATION_MISSING]
@@ -154,7 +172,7 @@ def next_year_outcomes(panel: pd.DataFrame, weights: str = "weight") -> pd.DataF
     home = data["country"] == data["origin"]
     data["emigrate_next"] = (home & (data["next_country"] != data["origin"])).astype(float)
     data["return_next"] = (~home & (data["next_country"] == data["origin"])).astype(float)
-    return data
+    return RiskSets(data, rates)
 
 
 def unknown_location_counts(panel: pd.DataFrame) -> dict[str, int]:

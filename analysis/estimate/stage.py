@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import numpy as np
@@ -56,8 +57,8 @@ from analysis.estimate.premium_engine import (
     sql_string,
 )
 from analysis.estimate.samples import (
-    location_missing_rates,
     next_year_outcomes,
+    risk_sets,
     unknown_location_counts,
 )
 from analysis.estimate.skillpay import (
@@ -319,14 +320,28 @@ def skill_set_design_terms(skills: list[str]) -> list[str]:
     return [SHARE_PREFIX + s for s in skills] + [*COUNT_TERMS, UNLISTED]
 
 
+class MobilitySamples(NamedTuple):
+    """The mobility models' samples (:func:`mobility_samples`)."""
+
+    #: person-years at home of workers of Korean origin, outcomes and pay gain
+    at_home: pd.DataFrame
+    #: the AI workers' person-years at home, with their skill-set design
+    ai_at_home: pd.DataFrame
+    #: the AI workers' person-years abroad, with their skill-set design
+    ai_abroad: pd.DataFrame
+    #: share of new positions without a location, by year (the risk sets' reweighting)
+    location_missing: pd.Series
+
+
 def mobility_samples(
     panel: pd.DataFrame, skills: list[str], difference: pd.Series
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> MobilitySamples:
     """:func:`emigration_samples` in the memory of the panel's Korean rows: the
     person-years at home of workers of Korean origin with their outcomes and pay gain
-    (``z_i' d``; zero for non-AI workers), and the AI workers' person-years at home and
-    abroad with their skill-set design (built for AI rows only)."""
-    data = next_year_outcomes(panel[panel["origin"] == HOME])
+    (``z_i' d``; zero for non-AI workers), the AI workers' person-years at home and
+    abroad with their skill-set design (built for AI rows only), and the location
+    missing rates the risk sets are reweighted for."""
+    data, rates = risk_sets(panel[panel["origin"] == HOME])
     ai = data["ai"].to_numpy(bool)
     design = skill_set_design(data.loc[ai], skills)
     data["pay_gain"] = 0.0
@@ -334,7 +349,9 @@ def mobility_samples(
     data["premium_gap"] = data["pay_gain"]
     ai_rows = pd.concat([data.loc[ai], design], axis=1)
     home = (ai_rows["country"] == HOME).to_numpy()
-    return data[(data["country"] == HOME).to_numpy()], ai_rows[home], ai_rows[~home]
+    return MobilitySamples(
+        data[(data["country"] == HOME).to_numpy()], ai_rows[home], ai_rows[~home], rates
+    )
 
 
 #: Weights of the mobility models' risk sets: the sampling weight times the weight that
@@ -414,7 +431,7 @@ def mobility_tables(
     difference, cov = premium_difference(
         pay, destination=str(MOBILITY_MODEL["destination"]), home=HOME
     )
-    at_home, ai_at_home, ai_abroad = mobility_samples(panel, skills, difference)
+    at_home, ai_at_home, ai_abroad, location_missing = mobility_samples(panel, skills, difference)
     design_terms = [t for t in ai_at_home.columns if t in set(skill_set_design_terms(skills))]
     fe = [c for c in ("year", "job_category", "highest_degree", "sex") if c in at_home]
     lpm = mobility_lpm(
@@ -481,9 +498,7 @@ def mobility_tables(
         "mobility_skill_slope": skill_slope,
         "mobility_skill_points": plot,
         "counterfactual": counterfactual,
-        "mobility_location_missing": location_missing_rates(panel)
-        .rename_axis("year")
-        .reset_index(),
+        "mobility_location_missing": location_missing.rename_axis("year").reset_index(),
     }
 
 
