@@ -81,26 +81,35 @@ def needs_worldbank(notebook: Path) -> bool:
     return WORLDBANK_PARAMETER in pm.inspect_notebook(str(notebook))
 
 
-#: ``PYTHONHASHSEED`` of the notebook kernels. pyfixest orders some of a model's parts
-#: by iterating over sets of strings, whose order follows the hash seed, and the last
-#: digits of a fit follow that order; a fixed seed makes the reports' numbers the same
-#: on every run.
-KERNEL_HASH_SEED: str = "0"
+#: Environment of the notebook kernels. pyfixest orders some of a model's parts by
+#: iterating over sets of strings, whose order follows the hash seed, and the last
+#: digits of a fit follow that order: a fixed seed makes the reports' numbers the same
+#: on every run. The kernels run side by side on the cores, so BLAS and numba run on
+#: one thread each (threads on top of the processes oversubscribe the cores), which
+#: also keeps their sums in the same order on any machine.
+KERNEL_ENVIRONMENT: dict[str, str] = {
+    "PYTHONHASHSEED": "0",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMBA_NUM_THREADS": "1",
+}
 
 
 @contextmanager
-def kernel_hash_seed() -> Iterator[None]:
-    """Start kernels (child processes) with :data:`KERNEL_HASH_SEED`, then restore the
+def kernel_environment() -> Iterator[None]:
+    """Start kernels (child processes) with :data:`KERNEL_ENVIRONMENT`, then restore the
     environment."""
-    before = os.environ.get("PYTHONHASHSEED")
-    os.environ["PYTHONHASHSEED"] = KERNEL_HASH_SEED
+    before = {name: os.environ.get(name) for name in KERNEL_ENVIRONMENT}
+    os.environ.update(KERNEL_ENVIRONMENT)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop("PYTHONHASHSEED", None)
-        else:
-            os.environ["PYTHONHASHSEED"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def write_note_notebook(notebook: Path, out: Path, note: str) -> Path:
@@ -202,7 +211,7 @@ def run_reports(
     # each notebook runs in its own kernel, one process each: side by side, they take
     # about the time of the longest pair instead of the sum
     workers = max(1, min(len(notebooks), os.cpu_count() or 1, MAX_KERNELS))
-    with kernel_hash_seed(), ThreadPoolExecutor(workers) as pool:
+    with kernel_environment(), ThreadPoolExecutor(workers) as pool:
         runs = list(pool.map(execute, notebooks))
     executed, pages, notes = [out for out, _ in runs], [], []
     for nb, (out, is_note) in zip(notebooks, runs, strict=True):
