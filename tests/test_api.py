@@ -243,6 +243,23 @@ def test_etable_takes_our_result_beside_a_pyfixest_model(wages):
     assert "union" in tex and "ours" in tex
 
 
+def test_pf_etable_takes_our_result_through_the_adapter(wages):
+    """pyfixest's own etable checks the models' class: our result goes in through
+    :func:`as_pyfixest`, and the same fit gives the same cells as pyfixest's."""
+    theirs = pf.feols(WITHIN, data=wages, vcov={"CRV1": "nr"})
+    ours = est.estimate_premium(wages, WITHIN, vcov={"CRV1": "nr"})
+    with pytest.raises(TypeError):
+        pf.etable([theirs, ours], type="df")
+    table = pf.etable([theirs, est.as_pyfixest(ours)], type="df")
+    rows = {label: list(row) for label, row in zip(table.index, table.to_numpy(), strict=True)}
+    union = next(cells for label, cells in rows.items() if "union" in str(label))
+    assert union[0] == union[1] and f"{ours.estimate:.3f}" in union[1]
+    fixed = [cells for label, cells in rows.items() if label[0] == "fe"]
+    assert fixed and all(cells[0] == cells[1] == "x" for cells in fixed)
+    observations = next(cells for label, cells in rows.items() if "Observations" in str(label))
+    assert observations[0] == observations[1]
+
+
 def test_compare_lines_results_up(wages):
     a = est.estimate_premium(wages, "lwage ~ union + educ")
     b = est.estimate_premium(wages, "lwage ~ union + educ | year", weights=None, vcov="hetero")
@@ -254,7 +271,8 @@ def test_compare_lines_results_up(wages):
 
 
 def test_the_public_api_is_exported():
-    for name in ("logit_ame", "mobility_lpm", "premium_by_skill", "stocks", "etable"):
+    names = ("logit_ame", "mobility_lpm", "premium_by_skill", "stocks", "etable", "as_pyfixest")
+    for name in names:
         assert name in est.__all__ and callable(getattr(est, name))
     with warnings.catch_warnings():
         warnings.simplefilter("error")

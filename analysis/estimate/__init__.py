@@ -33,7 +33,7 @@ from analysis.estimate.premium import (
     premium_by,
     premium_by_skill,
 )
-from analysis.estimate.results import RegressionResult, Summary, compare, etable
+from analysis.estimate.results import RegressionResult, Summary, as_pyfixest, compare, etable
 from analysis.estimate.workforce import (
     flows,
     overseas_by_destination,
@@ -46,6 +46,7 @@ __all__ = [
     "PremiumResult",
     "RegressionResult",
     "Summary",
+    "as_pyfixest",
     "compare",
     "compressed_feols",
     "estimate_premium",

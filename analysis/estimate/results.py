@@ -426,3 +426,91 @@ def compare(models: Sequence[object] | Mapping[str, object]) -> pd.DataFrame:
     footer = ["Observations", "Covariance", "Weights", "Fixed effects"]
     terms = [t for t in table.index if t not in footer]
     return table.loc[[*terms, *footer]].fillna("")
+
+
+def as_pyfixest(result: RegressionResult) -> Any:
+    """``result`` as a pyfixest model, for ``pyfixest.etable`` and ``pyfixest.coefplot``.
+
+    ``pyfixest.etable`` takes pyfixest models only (it checks their class), so this
+    returns an instance of a subclass of pyfixest's ``Feols`` that refits nothing: it
+    carries the result's coefficients, standard errors, tests, observations, covariance
+    type, fixed effects and dependent variable under the names pyfixest's table code
+    reads (``tidy()``, ``coef()``, ``se()``, ``_N``, ``_vcov_type``, ...). Anything
+    else of ``Feols`` (prediction, refitting, the data) is not there.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, pyfixest as pf
+    >>> df = pf.get_data()
+    >>> fit = pf.feols("Y ~ X1 | f1", data=df, vcov="iid")
+    >>> ours = RegressionResult(params=fit.coef(), cov=pd.DataFrame(
+    ...     fit._vcov, index=fit.coef().index, columns=fit.coef().index), nobs=fit._N,
+    ...     df_resid=fit._N - 31, vcov_type="iid", estimator="example", depvar="Y",
+    ...     fixed_effects=("f1",))
+    >>> table = pf.etable([fit, as_pyfixest(ours)], type="df")
+    >>> list(table.columns.get_level_values(-1))
+    ['(1)', '(2)']
+    >>> table.iloc[0, 0] == table.iloc[0, 1]  # the same cell for the same fit
+    True
+    """
+    return _feols_view_class()(result)
+
+
+def _feols_view_class() -> type:
+    try:
+        from pyfixest.estimation.models.feols_ import Feols
+    except ImportError:  # pyfixest < 0.60
+        from pyfixest.estimation.feols_ import Feols
+
+    class FeolsView(Feols):  # type: ignore[misc, valid-type]
+        """A :class:`RegressionResult` seen as a pyfixest ``Feols`` (see
+        :func:`as_pyfixest`)."""
+
+        def __init__(self, result: RegressionResult) -> None:  # no refit: no super()
+            self._result = result
+            self._depvar = result.depvar or "outcome"
+            self._fixef = "+".join(result.fixed_effects) or None
+            self._N = result.nobs
+            kind, _, clusters = result.vcov_type.partition(":")
+            crv = kind.strip().upper().startswith("CRV")
+            self._vcov_type = "CRV" if crv else result.vcov_type
+            self._vcov_type_detail = kind.strip() if crv else result.vcov_type
+            self._clustervar = [c.strip() for c in re.split(r"[+;]", clusters)] if crv else None
+            g = result.info.get("clusters")
+            self._G = [int(g)] if isinstance(g, (int, np.integer)) else []
+            self._r2 = result.info.get("r2")
+            self._sample_split_var = None
+            self._sample_split_value = "all"
+            self._model_name = f"{result.estimator}: {self._depvar}"
+            self._data = None
+
+        def tidy(self, alpha: float = 0.05) -> pd.DataFrame:
+            table = self._result.tidy(1 - alpha)
+            return pd.DataFrame(
+                {
+                    "Estimate": table["estimate"].to_numpy(),
+                    "Std. Error": table["std_error"].to_numpy(),
+                    "t value": table["statistic"].to_numpy(),
+                    "Pr(>|t|)": table["p_value"].to_numpy(),
+                    f"{alpha / 2:.1%}": table["conf_low"].to_numpy(),
+                    f"{1 - alpha / 2:.1%}": table["conf_high"].to_numpy(),
+                },
+                index=pd.Index(table["term"], name="Coefficient"),
+            )
+
+        def coef(self) -> pd.Series:
+            return self._result.params.rename("Estimate")
+
+        def se(self) -> pd.Series:
+            return self._result.std_errors.rename("Std. Error")
+
+        def tstat(self) -> pd.Series:
+            return self._result.tstats.rename("t value")
+
+        def pvalue(self) -> pd.Series:
+            return self._result.pvalues.rename("Pr(>|t|)")
+
+        def __repr__(self) -> str:
+            return f"FeolsView of {self._result.estimator}: {self._depvar}"
+
+    return FeolsView
