@@ -277,3 +277,24 @@ def test_the_public_api_is_exported():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from analysis.estimate import logit_ame  # noqa: F401
+
+
+def test_fit_logit_gives_a_result_of_the_family(wages):
+    """``fit_logit``'s coefficients, as a :class:`RegressionResult`, equal statsmodels'
+    logit, its errors the HC0 sandwich times ``sqrt(N / (N - K))`` (HC1), and the result
+    carries the outcome and weights."""
+    import statsmodels.api as sm
+
+    fit = est.fit_logit(wages, "union", ["educ", "exper"])
+    res = fit.result
+    assert isinstance(res, est.RegressionResult)
+    assert res.depvar == "union" and res.weights is None and res.vcov_type == "hetero"
+    design = sm.add_constant(wages[["educ", "exper"]].astype(float))
+    ref = sm.Logit(wages["union"].astype(float), design).fit(disp=0, cov_type="HC0")
+    hc1 = np.sqrt(len(design) / (len(design) - design.shape[1]))
+    np.testing.assert_allclose(res.params[["educ", "exper"]], ref.params[["educ", "exper"]],
+                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(res.std_errors[["educ", "exper"]],
+                               hc1 * ref.bse[["educ", "exper"]], rtol=1e-5)  # fmt: skip
+    assert "union" in fit.summary().as_text()
+    assert list(fit.tidy()["term"]) == list(res.params.index)

@@ -44,7 +44,7 @@ from analysis.estimate.checks import (
     split_formula,
 )
 from analysis.estimate.premium import exact_demeaner, fit_feols, premium_formula
-from analysis.estimate.results import RegressionResult
+from analysis.estimate.results import RegressionResult, Summary
 
 
 # --------------------------------------------------------------------------- regressors
@@ -207,11 +207,37 @@ class LogitFit:
     weights: np.ndarray
     nobs: int
     vcov_type: str
+    depvar: str | None = None
+    weights_column: str | None = None
 
     def predict(self, X: np.ndarray | None = None, beta: np.ndarray | None = None) -> np.ndarray:
         X = self.X if X is None else X
         b = self.beta if beta is None else beta
         return 1 / (1 + np.exp(-X @ b))
+
+    @property
+    def result(self) -> RegressionResult:
+        """The coefficients as a :class:`RegressionResult` (normal inference), with
+        ``summary()``, ``tidy()``, ``wald_test()`` and the table plug-ins."""
+        params = pd.Series(self.beta, index=self.names)
+        return RegressionResult(
+            params=params,
+            cov=pd.DataFrame(self.cov, index=self.names, columns=self.names),
+            nobs=self.nobs,
+            df_resid=None,
+            vcov_type=self.vcov_type,
+            estimator="logit (coefficients)",
+            depvar=self.depvar,
+            weights=self.weights_column,
+        )
+
+    def summary(self, level: float = 0.95) -> Summary:
+        """:meth:`RegressionResult.summary` of :attr:`result`."""
+        return self.result.summary(level)
+
+    def tidy(self, level: float = 0.95) -> pd.DataFrame:
+        """:meth:`RegressionResult.tidy` of :attr:`result`."""
+        return self.result.tidy(level)
 
 
 def fit_logit(
@@ -308,6 +334,8 @@ def fit_logit(
         weights=cell_w,
         nobs=n,
         vcov_type=f"CRV1: {cluster}" if cluster else "hetero",
+        depvar=outcome,
+        weights_column=weights,
     )
 
 
