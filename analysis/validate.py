@@ -87,9 +87,9 @@ def _stock(est_dir: Path, country: str, year: int) -> Estimate:
     return Estimate(t["ai_workers"], t["ai_workers_se"], "stocks.csv (stocks)")
 
 
-def _abroad_share(est_dir: Path, flag: str) -> Estimate:
+def _abroad_share(est_dir: Path, group: str) -> Estimate:
     t = _csv(est_dir, "overseas_share")
-    row = t[(t["origin"] == "KOR") & (t["year"] == t["year"].max()) & (t["ai"].astype(str) == flag)]
+    row = t[(t["origin"] == "KOR") & (t["year"] == t["year"].max()) & (t["group"] == group)]
     return Estimate(
         row["share_abroad"].iloc[0],
         row["share_abroad_se"].iloc[0],
@@ -139,8 +139,8 @@ ESTIMATORS: dict[str, Callable[[Path], Estimate]] = {
     "us_ai_workers_2024": lambda d: _stock(d, "USA", 2024),
     "uk_ai_workers_2024": lambda d: _stock(d, "GBR", 2024),
     "fr_ai_workers_2024": lambda d: _stock(d, "FRA", 2024),
-    "kr_abroad_share": lambda d: _abroad_share(d, "True"),
-    "kr_abroad_share_gap_vs_nonai": lambda d: _abroad_share(d, "gap"),
+    "kr_abroad_share": lambda d: _abroad_share(d, "ai"),
+    "kr_abroad_share_gap_vs_nonai": lambda d: _abroad_share(d, "ai_minus_non_ai"),
     "kr_abroad_2024": lambda d: _abroad_count(d, None),
     "kr_abroad_us_2024": lambda d: _abroad_count(d, "USA"),
     "skill_share_2024_cloud": lambda d: _share(

@@ -121,17 +121,18 @@ def test_overseas_share_and_its_standard_error_match_a_weighted_mean_regression(
     )
     abroad = rng.random(n) < np.where(panel["ai"], 0.16, 0.10)
     panel["country"] = np.where(abroad, "USA", "KOR")
-    table = overseas_share(panel, weights="weight").set_index("ai")
-    for flag in (True, False):
+    table = overseas_share(panel, weights="weight").set_index("group")
+    assert list(table.index) == ["ai", "non_ai", "ai_minus_non_ai"]
+    for flag, group in ((True, "ai"), (False, "non_ai")):
         g = panel[panel["ai"] == flag]
         fit = sm.WLS(
             (g["country"] != "KOR").astype(float), np.ones(len(g)), weights=g["weight"]
         ).fit(cov_type="HC0")
-        assert table.loc[flag, "share_abroad"] == pytest.approx(100 * fit.params.iloc[0])
-        assert table.loc[flag, "share_abroad_se"] == pytest.approx(100 * fit.bse.iloc[0])
-    gap = table.loc["gap"]
+        assert table.loc[group, "share_abroad"] == pytest.approx(100 * fit.params.iloc[0])
+        assert table.loc[group, "share_abroad_se"] == pytest.approx(100 * fit.bse.iloc[0])
+    gap = table.loc["ai_minus_non_ai"]
     assert gap["share_abroad"] == pytest.approx(
-        table.loc[True, "share_abroad"] - table.loc[False, "share_abroad"]
+        table.loc["ai", "share_abroad"] - table.loc["non_ai", "share_abroad"]
     )
 
 

@@ -77,7 +77,7 @@ def replication(root, seed: int) -> list[dict[str, float | str]]:
         true_ai_stock(world_stocks, HOME, YEAR),
     )
     share = overseas_share(stage.frame, weights="weight").query(
-        "origin == @HOME and year == @YEAR and ai == True"
+        "origin == @HOME and year == @YEAR and group == 'ai'"
     )
     record(
         f"overseas share {HOME} {YEAR}",

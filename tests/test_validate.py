@@ -95,3 +95,16 @@ def test_all_builds_the_reports_when_targets_fail_and_exits_non_zero(monkeypatch
     assert cli.main(["all"]) == 2
     assert calls == ["synth", "inspect", "clean", "estimate", "validate", "report"]
     assert "calibration targets fail" in capsys.readouterr().err
+
+
+def test_overseas_share_figures_read_their_rows(pipeline):
+    """Korea's AI share abroad and its gap to non-AI workers come from the rows of
+    ``overseas_share.csv`` named by ``group``, for the last year."""
+    table = validation_table(pipeline / "estimates").set_index("figure_id")
+    shares = pd.read_csv(pipeline / "estimates" / "overseas_share.csv")
+    last = shares[(shares["origin"] == "KOR") & (shares["year"] == shares["year"].max())]
+    by_group = last.set_index("group")["share_abroad"]
+    assert table.loc["kr_abroad_share", "estimate"] == pytest.approx(by_group["ai"])
+    assert table.loc["kr_abroad_share_gap_vs_nonai", "estimate"] == pytest.approx(
+        by_group["ai"] - by_group["non_ai"]
+    )

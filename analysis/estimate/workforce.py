@@ -244,6 +244,10 @@ def flows(
     return table.sort_values([country, year]).reset_index(drop=True)
 
 
+#: The rows of :func:`overseas_share` for each origin and year.
+SHARE_GROUPS: tuple[str, ...] = ("ai", "non_ai", "ai_minus_non_ai")
+
+
 def overseas_share(
     panel: pd.DataFrame,
     *,
@@ -259,9 +263,9 @@ def overseas_share(
     Returns
     -------
     DataFrame
-        ``origin``, ``year``, ``ai`` (True/False), ``workers``, ``abroad``,
-        ``share_abroad`` (percent), ``share_abroad_se``, ``n``; plus, per origin and
-        year, rows with ``ai == "gap"`` holding AI minus non-AI share and its SE.
+        ``origin``, ``year``, ``group`` (:data:`SHARE_GROUPS`: ``"ai"``, ``"non_ai"``,
+        and ``"ai_minus_non_ai"`` for the difference of the two shares and its SE),
+        ``workers``, ``abroad``, ``share_abroad`` (percent), ``share_abroad_se``, ``n``.
     """
     panel, weight = _checked(
         panel,
@@ -276,7 +280,7 @@ def overseas_share(
     rows = []
     for (o, t), group in data.groupby([origin, year], sort=True, observed=True):
         shares = {}
-        for flag in (True, False):
+        for flag, label in ((True, "ai"), (False, "non_ai")):
             g = group[group[ai].astype(bool) == flag]
             if g.empty:
                 continue
@@ -288,7 +292,7 @@ def overseas_share(
                 {
                     "origin": o,
                     "year": t,
-                    "ai": flag,
+                    "group": label,
                     "workers": float(w.sum()),
                     "abroad": float((w * a).sum()),
                     "share_abroad": 100 * p,
@@ -303,7 +307,7 @@ def overseas_share(
                 {
                     "origin": o,
                     "year": t,
-                    "ai": "gap",
+                    "group": "ai_minus_non_ai",
                     "share_abroad": 100 * gap,
                     "share_abroad_se": 100 * se,
                     "n": len(group),

@@ -139,10 +139,10 @@ def overseas_share(estimates: str | Path, origin: str = "KOR") -> plt.Figure:
     """Share of an origin's AI and non-AI workers working abroad, by year."""
     style.apply()
     table = pd.read_csv(Path(estimates) / "overseas_share.csv")
-    table = table[(table["origin"] == origin) & table["ai"].astype(str).isin(["True", "False"])]
+    table = table[table["origin"] == origin]
     fig, ax = plt.subplots()
-    for flag, label in (("True", "AI workers"), ("False", "non-AI workers")):
-        t = table[table["ai"].astype(str) == flag]
+    for group, label in (("ai", "AI workers"), ("non_ai", "non-AI workers")):
+        t = table[table["group"] == group]
         ax.errorbar(
             t["year"],
             t["share_abroad"],
