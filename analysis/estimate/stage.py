@@ -507,8 +507,16 @@ def bilateral_flows(panel: pd.DataFrame, premiums: pd.DataFrame) -> pd.DataFrame
     with the premium gap (destination minus origin premium of the skill)."""
     skills = skill_columns(panel)
     needed = ["user_id", "year", "country", "ai", "weight", *skills]
-    needed += [c for c in ("prev_country", "prev_year_observed") if c in panel]
-    steps = transitions(panel[needed])
+    history = [c for c in ("prev_country", "prev_year_observed") if c in panel]
+    needed += history
+    if len(history) == 2:
+        # the cleaned panel carries each row's previous year: keep the AI workers' rows
+        # that have one before copying any column (a copy of the whole frame's columns
+        # was the estimate stage's peak memory at the BOK's size)
+        keep = panel["ai"].to_numpy(bool) & panel["prev_year_observed"].to_numpy(bool)
+        steps = transitions(panel.loc[keep, needed])
+    else:
+        steps = transitions(panel[needed])
     known = steps["prev_country"].notna() & steps["country"].notna()
     steps = steps[known & steps["ai"] & (steps["prev_country"] != steps["country"])]
     countries = sorted(panel["country"].dropna().unique())
