@@ -62,10 +62,7 @@ def write_frame_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
     return write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False, lineterminator="\n"))
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks (manifests and input checks)."""
-    digest = hashlib.sha256()
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file (manifests and input checks), by :func:`hashlib.file_digest`."""
     with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
