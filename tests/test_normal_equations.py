@@ -185,7 +185,7 @@ def test_memory_limit_is_respected_on_many_rows(tmp_path):
 
 def test_terms_beyond_the_fast_fixed_point_are_summed_wide(rows, monkeypatch):
     """The panel's weights (thousands) sum in FAST; weights of 1e8 put ``w y`` beyond
-    FAST's +-2^31, so both passes sum again in DECIMAL (an overflow is never a wrong
+    FAST's +-2^23, so both passes sum again in DECIMAL (an overflow is never a wrong
     number), and the fit still equals pyfixest's."""
     import analysis.estimate.normal_equations as ne
 

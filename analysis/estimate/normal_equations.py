@@ -176,12 +176,12 @@ class FixedPoint:
         return self.to_double(f"sum({self.term(expr)}){condition}")
 
 
-#: Terms in units of 2^-32 as BIGINT, summed by DuckDB as HUGEINT (128 bits, exact for
+#: Terms in units of 2^-40 as BIGINT, summed by DuckDB as HUGEINT (128 bits, exact for
 #: any number of rows): about six times faster than DECIMAL sums. A term is rounded at
-#: 1.2e-10 (absolute; the rounding errors average out over the rows) and must lie within
-#: +-2^31 (2.1e9); a larger one is a conversion error, on which the engine sums again
-#: in :data:`WIDE`.
-FAST = FixedPoint("BIGINT", 2.0**32)
+#: 4.5e-13 (absolute, as fine as :data:`WIDE`; the rounding errors average out over the
+#: rows) and must lie within +-2^23 (8.4e6: a weight of 6e5 times a log wage of 13); a
+#: larger one is a conversion error, on which the engine sums again in :data:`WIDE`.
+FAST = FixedPoint("BIGINT", 2.0**40)
 
 #: Terms as DECIMAL(38, 12): rounded at 5e-13, up to 1e26 in size; the fallback for
 #: terms out of :data:`FAST`'s range. An overflow here is an error, never a wrong number.
@@ -640,7 +640,8 @@ def cluster_meat(
                 scores.append(f"{exact.sum(f'e{i} * x{i}_{a}')} AS s{i}_{a}")
                 for b in range(a, len(names)):
                     # score products grow with the weights squared (1e9 for a person
-                    # with weights of thousands), out of FAST's range; one a cluster
+                    # with weights of thousands), out of FAST's range; one a cluster,
+                    # so summing them wide costs little
                     product = WIDE.sum(f"s{i}_{a} * s{i}_{b}", where=f"in{i}")
                     products.append(f"{product} AS m{i}_{a}_{b}")
             products.append(f"count(*) FILTER (in{i}) AS clusters{i}")
