@@ -101,7 +101,7 @@ def test_ai_stocks(world, country):
 def test_overseas_share_of_korean_ai_workers(world):
     panel, truth, _ = world
     est = overseas_share(panel, weights="weight").query(
-        "origin == 'KOR' and year == 2024 and ai == True"
+        "origin == 'KOR' and year == 2024 and group == 'ai'"
     )
     true = true_overseas_share(truth, "KOR", 2024)
     row = est.iloc[0]
