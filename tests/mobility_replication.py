@@ -208,7 +208,8 @@ if __name__ == "__main__" and sys.argv[1] == "--summary":
     # python tests/mobility_replication.py --summary ROWS.csv [ROWS.csv ...]: the table
     # of docs/compensation-mobility.md, as Markdown
     rows = pd.concat([pd.read_csv(f) for f in sys.argv[2:]], ignore_index=True)
-    print(f"R = {rows['seed'].nunique()} worlds, seeds {sorted(rows['seed'].unique())}")
+    seeds = sorted(int(s) for s in rows["seed"].unique())
+    print(f"R = {len(seeds)} worlds, seeds {seeds}")
     print(summary_table(rows).round(3).reset_index().to_markdown(index=False))
 elif __name__ == "__main__":
     out, scale, seeds = Path(sys.argv[1]), float(sys.argv[2]), [int(s) for s in sys.argv[3:]]
