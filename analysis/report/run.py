@@ -182,9 +182,10 @@ def run_reports(
         "data_kind": data_kind(estimates_dir),
         **synthetic_settings(processed_dir),
     }
+    needs = {nb: needs_worldbank(nb) for nb in notebooks}
     workbook = (
         wb.workbook_problem(worldbank_path)  # checked once, no kernel started
-        if any(needs_worldbank(nb) for nb in notebooks)
+        if any(needs.values())
         else (None, None)
     )
 
@@ -194,7 +195,7 @@ def run_reports(
         out = reports_dir / "notebooks" / nb.name
         out.parent.mkdir(parents=True, exist_ok=True)
         note = None
-        if needs_worldbank(nb):
+        if needs[nb]:
             path, problem = workbook
             if problem is None:
                 note = _execute(
