@@ -62,7 +62,7 @@ STAGE_OUTPUTS: tuple[str, ...] = (
     "data/delivery/manifest.json",
     "data/processed/manifest.json",
     "data/estimates/estimates_manifest.json",
-    "data/estimates/validation.csv",
+    "data/validation/validation.csv",
 )
 REPORT_OUTPUTS: tuple[str, ...] = ("reports/index.html", "reports/html/02_wage_premium.html")
 

@@ -153,22 +153,20 @@ def _run_estimate(args: argparse.Namespace) -> int:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    from analysis.io import write_frame_atomic
-    from analysis.output_set import verify_estimates
-    from analysis.validate import calibration_failures, validation_table
+    from analysis.validate import VALIDATION_FILE, calibration_failures, run_validation
 
-    estimates = Path(args.estimates)
-    out = Path(args.out) if args.out else estimates / "validation.csv"
-    if out.is_dir():
-        raise ArgumentError(f"--out {out} is a folder; give the validation table's file name")
-    verify_estimates(estimates)
-    table = validation_table(estimates)
-    write_frame_atomic(table, out)
+    out = Path(args.out)
+    if out.suffix == ".csv":
+        raise ArgumentError(
+            f"--out {out} names a file; give the validation stage's folder (it writes "
+            f"{VALIDATION_FILE} and its manifest there)"
+        )
+    table = run_validation(args.estimates, out)
     counts = table.groupby(["role", "verdict"]).size()
     for (role, verdict), n in counts.items():
         print(f"  {role:<22} {verdict:<5} {n}")
     failed = calibration_failures(table)
-    print(f"wrote {out} ({len(table)} figures)")
+    print(f"wrote {out / VALIDATION_FILE} ({len(table)} figures)")
     if len(failed):
         print("calibration targets that fail: " + ", ".join(failed["figure_id"]), file=sys.stderr)
         return 2
@@ -180,7 +178,11 @@ def _run_report(args: argparse.Namespace) -> int:
 
     estimates = Path(args.estimates)
     written = run_reports(
-        estimates, args.processed, args.out, worldbank_path=getattr(args, "worldbank", None)
+        estimates,
+        args.processed,
+        args.out,
+        validation_dir=args.validation,
+        worldbank_path=getattr(args, "worldbank", None),
     )
     print(
         f"report: {len(written['notebooks'])} notebooks executed into {args.out}; "
@@ -239,14 +241,19 @@ def _run_all(args: argparse.Namespace) -> int:
     )
     if status:
         return status
-    validation = _run_validate(argparse.Namespace(estimates=config.DATA_ESTIMATES, out=None))
+    validation = _run_validate(
+        argparse.Namespace(estimates=config.DATA_ESTIMATES, out=config.DATA_VALIDATION)
+    )
     if validation not in (0, 2):
         return validation
     # failing calibration targets are a finding to read on the validation page, so the
     # reports are still built; the exit status stays non-zero
     status = _run_report(
         argparse.Namespace(
-            estimates=config.DATA_ESTIMATES, processed=config.DATA_PROCESSED, out=config.REPORTS
+            estimates=config.DATA_ESTIMATES,
+            processed=config.DATA_PROCESSED,
+            validation=config.DATA_VALIDATION,
+            out=config.REPORTS,
         )
     )
     if status:
@@ -255,7 +262,7 @@ def _run_all(args: argparse.Namespace) -> int:
     if validation:
         print(
             "error: calibration targets fail (see the validation page of the report and "
-            f"{config.DATA_ESTIMATES / 'validation.csv'})",
+            f"{config.DATA_VALIDATION / 'validation.csv'})",
             file=sys.stderr,
         )
     return validation
@@ -342,8 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         type=Path,
-        default=None,
-        help="validation table (default: <estimates>/validation.csv)",
+        default=config.DATA_VALIDATION,
+        help="folder of the validation table and its manifest",
     )
     p.set_defaults(func=_run_validate)
 
@@ -355,6 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=config.REPORTS)
     p.add_argument("--estimates", type=Path, default=config.DATA_ESTIMATES)
     p.add_argument("--processed", type=Path, default=config.DATA_PROCESSED)
+    p.add_argument(
+        "--validation",
+        type=Path,
+        default=config.DATA_VALIDATION,
+        help="the validate stage's folder (read by the validation page)",
+    )
     p.add_argument(
         "--worldbank",
         type=Path,

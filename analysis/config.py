@@ -131,6 +131,10 @@ DATA_DELIVERY: Path = Path(
 DATA_ESTIMATES: Path = Path(
     os.environ.get("ANALYSIS_ESTIMATES_DIR", PROJECT_DIR / "data" / "estimates")
 )
+#: The validation stage's output (estimates against the published figures).
+DATA_VALIDATION: Path = Path(
+    os.environ.get("ANALYSIS_VALIDATION_DIR", PROJECT_DIR / "data" / "validation")
+)
 #: Executed notebooks, figures, tables and HTML pages.
 REPORTS: Path = Path(os.environ.get("ANALYSIS_REPORTS_DIR", PROJECT_DIR / "reports"))
 

@@ -45,6 +45,7 @@ from analysis.io import sha256_file
 #: The manifest each stage writes last into its output folder.
 CLEAN_MANIFEST = "manifest.json"
 ESTIMATES_MANIFEST = "estimates_manifest.json"
+VALIDATION_MANIFEST = "validation_manifest.json"
 
 
 def check_output_folder(out: str | Path, inputs: Mapping[str, str | Path]) -> Path:
@@ -172,3 +173,8 @@ def verify_estimates(folder: str | Path) -> dict[str, Any]:
         )
     verify_files(folder, entries, "estimate")
     return content
+
+
+def verify_validation(folder: str | Path) -> dict[str, Any]:
+    """The validate stage's manifest, after checking the validation table it lists."""
+    return verify_output_set(folder, VALIDATION_MANIFEST, "validate", "outputs")

@@ -18,6 +18,10 @@ real delivery every figure is an ``out-of-sample check``; figures from other sou
 ``comparison with another source``. ``python -m analysis validate`` exits non-zero when a
 calibration target fails.
 
+The ``validate`` stage (:func:`run_validation`) writes the table into its own folder,
+``validation.csv`` beside ``validation_manifest.json``, which records the estimates it
+was made from (:mod:`analysis.output_set`).
+
 Examples
 --------
 >>> table = validation_table("data/estimates")          # doctest: +SKIP
@@ -34,6 +38,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.io import write_atomic, write_frame_atomic
+from analysis.output_set import (
+    ESTIMATES_MANIFEST,
+    VALIDATION_MANIFEST,
+    check_output_folder,
+    file_record,
+    start_output_set,
+    verify_estimates,
+)
 from analysis.sources.published import load_published_figures
 
 Z95 = 1.959964
@@ -325,3 +338,35 @@ def calibration_failures(table: pd.DataFrame) -> pd.DataFrame:
     """Rows of calibration targets whose estimate misses the published figure (``fail``);
     targets without an estimate (``n/a``) are reported by the command, not counted here."""
     return table[(table["role"] == "calibration target") & (table["verdict"] == FAIL)]
+
+
+#: The validate stage's table, in its output folder.
+VALIDATION_FILE = "validation.csv"
+
+
+def run_validation(estimates_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
+    """The ``validate`` stage: :func:`validation_table` of the verified estimates, written
+    to ``out_dir/validation.csv`` with its manifest (written last).
+
+    The manifest records the SHA-256 of the estimates manifest the table was made from,
+    so the report can tell a validation table of other estimates, and the calibration
+    targets that fail. Returns the table.
+    """
+    estimates_dir = Path(estimates_dir)
+    estimates = verify_estimates(estimates_dir)
+    out_dir = check_output_folder(out_dir, {"estimates": estimates_dir})
+    table = validation_table(estimates_dir, synthetic=bool(estimates.get("synthetic", False)))
+    start_output_set(out_dir, VALIDATION_MANIFEST)
+    written = write_frame_atomic(table, out_dir / VALIDATION_FILE)
+    manifest = {
+        "stage": "validate",
+        "synthetic": bool(estimates.get("synthetic", False)),
+        "estimates_manifest_sha256": file_record(estimates_dir / ESTIMATES_MANIFEST)["sha256"],
+        "calibration_failures": sorted(calibration_failures(table)["figure_id"]),
+        "outputs": {VALIDATION_FILE: file_record(written)},
+    }
+    write_atomic(
+        out_dir / VALIDATION_MANIFEST,
+        lambda p: p.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n"),
+    )
+    return table

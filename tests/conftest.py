@@ -30,6 +30,13 @@ def pipeline(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def reports(pipeline):
     from analysis.report.run import run_reports
+    from analysis.validate import run_validation
 
-    run_reports(pipeline / "estimates", pipeline / "processed", pipeline / "reports")
+    run_validation(pipeline / "estimates", pipeline / "validation")
+    run_reports(
+        pipeline / "estimates",
+        pipeline / "processed",
+        pipeline / "reports",
+        validation_dir=pipeline / "validation",
+    )
     return pipeline / "reports"

@@ -125,9 +125,16 @@ def test_report_out_inside_the_estimates_is_refused(estimates, processed):
     assert_user_error(run, "inside the estimates folder")
 
 
-def test_validate_out_that_is_a_folder_is_refused(estimates, tmp_path):
-    run = run_cli("validate", "--estimates", estimates, "--out", tmp_path)
-    assert_user_error(run, "is a folder", str(tmp_path))
+def test_validate_out_that_names_a_file_is_refused(estimates, tmp_path):
+    run = run_cli("validate", "--estimates", estimates, "--out", tmp_path / "validation.csv")
+    assert_user_error(run, "names a file", "validation.csv")
+    assert not (tmp_path / "validation.csv").exists()
+
+
+def test_validate_out_inside_the_estimates_is_refused(estimates):
+    run = run_cli("validate", "--estimates", estimates, "--out", estimates / "validation")
+    assert_user_error(run, "inside the estimates folder")
+    assert not (estimates / "validation").exists()
 
 
 # --------------------------------------------------------------------- delivery manifests
@@ -262,13 +269,13 @@ def test_validate_refuses_changed_estimates(estimates, damage):
         table.unlink()
     else:  # one more line: the table is no longer the one estimate wrote
         table.write_text(table.read_text() + "\n")
-    run = run_cli("validate", "--estimates", estimates)
+    run = run_cli("validate", "--estimates", estimates, "--out", estimates.parent / "validation")
     assert_user_error(run, "premium_by_country.csv", "python -m analysis estimate")
-    assert not (estimates / "validation.csv").exists()
+    assert not (estimates.parent / "validation").exists()
 
 
 def test_validate_without_estimates_says_what_to_run(tmp_path):
-    run = run_cli("validate", "--estimates", tmp_path / "none")
+    run = run_cli("validate", "--estimates", tmp_path / "none", "--out", tmp_path / "validation")
     assert_user_error(run, str(tmp_path / "none"), "python -m analysis estimate")
 
 
@@ -292,6 +299,22 @@ def test_report_checks_its_inputs_before_running_a_notebook(estimates, processed
     assert not (tmp_path / "reports").exists()  # no notebook ran
 
 
+def test_report_refuses_a_missing_validation_or_one_of_other_estimates(
+    estimates, processed, tmp_path
+):
+    """The validation page reads the validate stage's folder: missing, it names the stage
+    to run; made from other estimates, it is refused before any notebook runs."""
+    validation = tmp_path / "validation"
+    argv = ["report", "--estimates", estimates, "--processed", processed,
+            "--validation", validation, "--out", tmp_path / "reports"]  # fmt: skip
+    assert_user_error(run_cli(*argv), str(validation), "python -m analysis validate")
+    assert run_cli("validate", "--estimates", estimates, "--out", validation).status in (0, 2)
+    manifest = json.loads((estimates / "estimates_manifest.json").read_text())
+    (estimates / "estimates_manifest.json").write_text(json.dumps({**manifest, "note": "rerun"}))
+    assert_user_error(run_cli(*argv), "other estimates", "python -m analysis validate")
+    assert not (tmp_path / "reports").exists()
+
+
 def test_a_failed_estimate_run_leaves_its_folder_refused(processed, estimates, monkeypatch):
     """The old manifest goes before any table is rewritten: a run that dies half-way
     leaves a folder validate refuses, not old and new tables side by side."""
@@ -306,7 +329,7 @@ def test_a_failed_estimate_run_leaves_its_folder_refused(processed, estimates, m
     monkeypatch.setattr(stage, "write_frame_atomic", fail)
     with pytest.raises(KeyboardInterrupt):
         stage.run_estimates(processed, estimates, log=lambda _: None)
-    run = run_cli("validate", "--estimates", estimates)
+    run = run_cli("validate", "--estimates", estimates, "--out", estimates.parent / "validation")
     assert_user_error(run, "estimates_manifest.json is missing")
 
 

@@ -59,7 +59,8 @@ print(json.dumps({
     "source_root": None if config.SOURCE_ROOT is None else str(config.SOURCE_ROOT),
     "project": str(config.PROJECT_DIR),
     "outputs": [str(p) for p in (config.DATA_DELIVERY, config.DATA_PROCESSED,
-                                 config.DATA_ESTIMATES, config.REPORTS)],
+                                 config.DATA_ESTIMATES, config.DATA_VALIDATION,
+                                 config.REPORTS)],
     "shared": str(config.SHARED_DIR),
     "notebooks": len(list((config.PACKAGE_DIR / "notebooks").glob("*.ipynb"))),
 }))
@@ -164,6 +165,7 @@ def test_installed_package_writes_under_the_working_directory(site, tmp_path):
         str(project / "data" / "delivery"),
         str(project / "data" / "processed"),
         str(project / "data" / "estimates"),
+        str(project / "data" / "validation"),
         str(project / "reports"),
     ]
     assert where["shared"] == str(tmp_path / "shared")

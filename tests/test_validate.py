@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from output_sets import seal_estimates
@@ -64,11 +66,12 @@ def test_real_data_has_no_calibration_targets(estimates):
     assert calibration_failures(table).empty
 
 
-def test_cli_exits_non_zero_when_a_target_fails(estimates, monkeypatch, tmp_path):
+def test_cli_exits_non_zero_when_a_target_fails(estimates, monkeypatch, tmp_path_factory):
     from analysis import cli
 
-    assert cli.main(["validate", "--estimates", str(estimates)]) == 0
-    assert (estimates / "validation.csv").exists()
+    out = tmp_path_factory.mktemp("validation")
+    assert cli.main(["validate", "--estimates", str(estimates), "--out", str(out)]) == 0
+    assert (out / "validation.csv").exists() and (out / "validation_manifest.json").exists()
     real = load_published_figures
 
     def shifted(*args, **kwargs):
@@ -77,7 +80,9 @@ def test_cli_exits_non_zero_when_a_target_fails(estimates, monkeypatch, tmp_path
         return figures
 
     monkeypatch.setattr("analysis.validate.load_published_figures", shifted)
-    assert cli.main(["validate", "--estimates", str(estimates)]) == 2
+    assert cli.main(["validate", "--estimates", str(estimates), "--out", str(out)]) == 2
+    failed = json.loads((out / "validation_manifest.json").read_text())["calibration_failures"]
+    assert failed == ["premium_kr_2024"]
 
 
 def test_all_builds_the_reports_when_targets_fail_and_exits_non_zero(monkeypatch, capsys):

@@ -32,9 +32,16 @@ import papermill as pm
 from nbconvert import HTMLExporter
 
 from analysis import config
-from analysis.errors import StageInputError
+from analysis.errors import ArgumentError, StageInputError
 from analysis.io import write_atomic
-from analysis.output_set import check_output_folder, verify_clean_output, verify_estimates
+from analysis.output_set import (
+    ESTIMATES_MANIFEST,
+    check_output_folder,
+    file_record,
+    verify_clean_output,
+    verify_estimates,
+    verify_validation,
+)
 from analysis.report import worldbank as wb
 
 #: The report's notebooks ship inside the package, so an installed package can run them.
@@ -46,6 +53,10 @@ MAX_KERNELS: int = 4
 
 WORLDBANK_PARAMETER: str = "worldbank_path"
 """A notebook that takes this parameter needs the World Bank-LinkedIn workbook."""
+
+
+VALIDATION_PARAMETER: str = "validation_dir"
+"""A notebook that takes this parameter reads the validate stage's folder."""
 
 
 def data_kind(estimates_dir: Path) -> str:
@@ -74,11 +85,6 @@ def notebook_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
                 if line.startswith("# "):
                     return line[2:].strip()
     return fallback
-
-
-def needs_worldbank(notebook: Path) -> bool:
-    """Does the notebook's ``parameters`` cell define :data:`WORLDBANK_PARAMETER`?"""
-    return WORLDBANK_PARAMETER in pm.inspect_notebook(str(notebook))
 
 
 #: Environment of the notebook kernels. pyfixest orders some of a model's parts by
@@ -110,6 +116,18 @@ def kernel_environment() -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def check_validation_input(validation_dir: Path, estimates_dir: Path) -> None:
+    """The validate stage's folder is whole and was made from these estimates."""
+    validation = verify_validation(validation_dir)
+    made_from = validation.get("estimates_manifest_sha256")
+    if made_from != file_record(estimates_dir / ESTIMATES_MANIFEST)["sha256"]:
+        raise StageInputError(
+            f"the validation table in {validation_dir} was made from other estimates than "
+            f"those in {estimates_dir}",
+            rerun="validate",
+        )
 
 
 def write_note_notebook(notebook: Path, out: Path, note: str) -> Path:
@@ -147,6 +165,7 @@ def run_reports(
     reports_dir: str | Path,
     notebooks: list[Path] | None = None,
     worldbank_path: str | Path | None = None,
+    validation_dir: str | Path | None = None,
 ) -> dict[str, list[Path]]:
     """Execute every notebook and write the reports tree.
 
@@ -162,6 +181,10 @@ def run_reports(
         The World Bank-LinkedIn workbook (default ``None``: the loader's resolution,
         ``$WORLDBANK_TALENT_MIGRATION_XLSX`` then the shared data folder). If it cannot be
         used, the notebooks that need it become notes and the rest run as usual.
+    validation_dir
+        The validate stage's folder, needed by the notebooks whose ``parameters`` cell
+        defines :data:`VALIDATION_PARAMETER` (the validation page); checked to be whole
+        and made from ``estimates_dir`` before any notebook runs.
 
     Returns
     -------
@@ -175,14 +198,26 @@ def run_reports(
         reports_dir, {"estimates": estimates_dir, "processed": processed_dir}
     )
     notebooks = notebooks or sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+    declared = {nb: pm.inspect_notebook(str(nb)) for nb in notebooks}
+    validation: dict[str, object] = {}
+    if any(VALIDATION_PARAMETER in d for d in declared.values()):
+        if validation_dir is None:
+            raise ArgumentError(
+                "the validation page needs the validate stage's folder: run "
+                "`python -m analysis validate` and pass its folder (--validation)"
+            )
+        validation_dir = Path(validation_dir).resolve()
+        check_validation_input(validation_dir, estimates_dir)
+        validation[VALIDATION_PARAMETER] = str(validation_dir)
     parameters: dict[str, object] = {
         "estimates_dir": str(estimates_dir),
         "processed_dir": str(processed_dir),
         "reports_dir": str(reports_dir),
         "data_kind": data_kind(estimates_dir),
         **synthetic_settings(processed_dir),
+        **validation,
     }
-    needs = {nb: needs_worldbank(nb) for nb in notebooks}
+    needs = {nb: WORLDBANK_PARAMETER in declared[nb] for nb in notebooks}
     workbook = (
         wb.workbook_problem(worldbank_path)  # checked once, no kernel started
         if any(needs.values())
@@ -199,12 +234,16 @@ def run_reports(
             path, problem = workbook
             if problem is None:
                 note = _execute(
-                    nb, out, reports_dir, {**parameters, WORLDBANK_PARAMETER: str(path)}
+                    nb,
+                    out,
+                    reports_dir,
+                    {**parameters, WORLDBANK_PARAMETER: str(path)},
+                    declared[nb],
                 )
             else:
                 note = wb.unavailable_note(type(problem).__name__, str(problem))
         else:
-            _execute(nb, out, reports_dir, parameters)
+            _execute(nb, out, reports_dir, parameters, declared[nb])
         if note is not None:
             write_note_notebook(nb, out, note)
         return out, note is not None
@@ -232,11 +271,13 @@ def run_reports(
     return {"notebooks": executed, "pages": pages, "notes": notes, "index": [index]}
 
 
-def _execute(nb: Path, out: Path, cwd: Path, parameters: dict[str, object]) -> str | None:
+def _execute(
+    nb: Path, out: Path, cwd: Path, parameters: dict[str, object], declared: dict[str, object]
+) -> str | None:
     """Run ``nb`` into ``out``. A notebook that needs the workbook and fails with the
     loader's error gives the note that replaces it; any other failure propagates.
-    Only the parameters the notebook declares are passed."""
-    declared = pm.inspect_notebook(str(nb))
+    Only the parameters the notebook ``declared`` (:func:`papermill.inspect_notebook`)
+    are passed."""
     parameters = {k: v for k, v in parameters.items() if k in declared}
     try:
         pm.execute_notebook(
