@@ -174,26 +174,54 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from analysis.report.run import run_reports
+    from analysis.report.run import run_reports, write_report_index
 
-    estimates = Path(args.estimates)
+    notebooks = getattr(args, "notebook", None)
+    if getattr(args, "index", False):
+        index = write_report_index(args.out, notebooks)
+        print(f"report: wrote {index}")
+        return 0
     written = run_reports(
-        estimates,
+        Path(args.estimates),
         args.processed,
         args.out,
+        notebooks=notebooks,
         validation_dir=args.validation,
         worldbank_path=getattr(args, "worldbank", None),
+        index=notebooks is None,
     )
-    print(
-        f"report: {len(written['notebooks'])} notebooks executed into {args.out}; "
-        f"open {written['index'][0]}"
-    )
+    where = f"open {written['index'][0]}" if written["index"] else "index.html not rewritten"
+    print(f"report: {len(written['notebooks'])} notebooks executed into {args.out}; {where}")
     for page in written["notes"]:
         print(
             f"report: {page.name} is a note, not results: an input it needs is missing "
             "(the page says how to get it)",
             file=sys.stderr,
         )
+    return 0
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    import json
+
+    from analysis.output_set import VALIDATION_MANIFEST, stage_states
+
+    folders = {"clean": args.processed, "estimate": args.estimates, "validate": args.validation}
+    states = stage_states(folders)
+    for stage, state in states.items():
+        print(f"  {stage:<9} {folders[stage]}: {state}")
+    if any(state != "whole" for state in states.values()):
+        print("error: the pipeline's outputs are not whole (see above)", file=sys.stderr)
+        return 1
+    manifest = json.loads((Path(args.validation) / VALIDATION_MANIFEST).read_text())
+    failed = manifest.get("calibration_failures", [])
+    if failed:
+        print(
+            f"error: calibration targets fail: {', '.join(failed)} (see the validation page "
+            f"of the report and {Path(args.validation) / 'validation.csv'})",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 
@@ -377,6 +405,19 @@ def build_parser() -> argparse.ArgumentParser:
         f"${config.WORLDBANK_ENV_VAR}, else the shared data folder); if it is missing, "
         "its page becomes a note on how to get it and the other pages are built",
     )
+    p.add_argument(
+        "--notebook",
+        type=existing_file,
+        action="append",
+        metavar="FILE",
+        help="execute only this notebook (repeatable) and leave index.html as it is; "
+        "with --index, the notebooks whose pages the index lists",
+    )
+    p.add_argument(
+        "--index",
+        action="store_true",
+        help="execute nothing: rewrite index.html over the pages already built",
+    )
     p.set_defaults(func=_run_report)
 
     p = sub.add_parser(
@@ -394,6 +435,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=seed, default=config.DEFAULT_SEED)
     p.add_argument("--scale", type=positive_scale, default=1.0)
     p.set_defaults(func=_run_all)
+
+    p = sub.add_parser(
+        "status",
+        help="are the stages' outputs whole? do calibration targets fail?",
+        description="Verify each stage's output folder against its manifest (exit 1 if one "
+        "is missing or changed) and report the calibration targets that fail (exit 2).",
+    )
+    p.add_argument("--processed", type=Path, default=config.DATA_PROCESSED)
+    p.add_argument("--estimates", type=Path, default=config.DATA_ESTIMATES)
+    p.add_argument("--validation", type=Path, default=config.DATA_VALIDATION)
+    p.set_defaults(func=_run_status)
 
     p = sub.add_parser(
         "inspect",

@@ -178,3 +178,31 @@ def verify_estimates(folder: str | Path) -> dict[str, Any]:
 def verify_validation(folder: str | Path) -> dict[str, Any]:
     """The validate stage's manifest, after checking the validation table it lists."""
     return verify_output_set(folder, VALIDATION_MANIFEST, "validate", "outputs")
+
+
+#: Each stage's output check, by stage name, in the pipeline's order.
+VERIFIERS = {
+    "clean": verify_clean_output,
+    "estimate": verify_estimates,
+    "validate": verify_validation,
+}
+
+
+def stage_states(folders: Mapping[str, str | Path]) -> dict[str, str]:
+    """``"whole"``, or why not, for each ``{stage: output folder}`` of :data:`VERIFIERS`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> stage_states({"clean": tempfile.mkdtemp()})["clean"]  # doctest: +ELLIPSIS
+    '... is not a complete clean output: manifest.json is missing ...'
+    """
+    states = {}
+    for stage, folder in folders.items():
+        try:
+            VERIFIERS[stage](folder)
+        except StageInputError as exc:
+            states[stage] = exc.problem
+        else:
+            states[stage] = "whole"
+    return states

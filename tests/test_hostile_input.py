@@ -389,3 +389,17 @@ def test_other_os_errors_keep_their_traceback(monkeypatch, tmp_path):
 
     monkeypatch.setattr(cli, "_run_clean", broken)
     assert run_cli("clean", "--out", tmp_path).traceback is not None
+
+
+def test_status_verifies_every_stage_and_names_what_is_not_whole(estimates, processed, tmp_path):
+    validation = tmp_path / "validation"
+    validated = run_cli("validate", "--estimates", estimates, "--out", validation).status
+    argv = ["status", "--processed", processed, "--estimates", estimates,
+            "--validation", validation]  # fmt: skip
+    whole = run_cli(*argv)
+    assert whole.traceback is None and whole.out.count(": whole") == 3, whole.out
+    assert whole.status == validated  # 2 when calibration targets fail, as validate says
+    (estimates / "stocks.csv").write_text("x\n")
+    broken = run_cli(*argv)
+    assert broken.status == 1 and "stocks.csv changed since estimate wrote it" in broken.out
+    assert "not whole" in broken.err

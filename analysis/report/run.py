@@ -130,16 +130,21 @@ def check_validation_input(validation_dir: Path, estimates_dir: Path) -> None:
         )
 
 
+#: Metadata key that marks an executed notebook as a note about a missing input.
+NOTE_METADATA: str = "analysis_missing_input_note"
+
+
 def write_note_notebook(notebook: Path, out: Path, note: str) -> Path:
     """Write, in place of the executed ``notebook``, one holding its title and ``note``.
 
-    The title is the first Markdown heading of ``notebook`` (its file stem if it has none).
+    The title is the first Markdown heading of ``notebook`` (its file stem if it has none);
+    the metadata key :data:`NOTE_METADATA` marks it as a note.
     """
     source = nbformat.read(notebook, as_version=4)
     title = "# " + notebook_title(source, notebook.stem)
     note_nb = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_markdown_cell(title), nbformat.v4.new_markdown_cell(note)],
-        metadata=source.metadata,
+        metadata={**source.metadata, NOTE_METADATA: True},
     )
     return write_atomic(out, lambda p: nbformat.write(note_nb, p))
 
@@ -166,8 +171,9 @@ def run_reports(
     notebooks: list[Path] | None = None,
     worldbank_path: str | Path | None = None,
     validation_dir: str | Path | None = None,
+    index: bool = True,
 ) -> dict[str, list[Path]]:
-    """Execute every notebook and write the reports tree.
+    """Execute every notebook (or ``notebooks``) and write their pages and the index.
 
     Parameters
     ----------
@@ -185,12 +191,15 @@ def run_reports(
         The validate stage's folder, needed by the notebooks whose ``parameters`` cell
         defines :data:`VALIDATION_PARAMETER` (the validation page); checked to be whole
         and made from ``estimates_dir`` before any notebook runs.
+    index
+        Rewrite ``index.html`` (default). ``False`` leaves it to
+        :func:`write_report_index`, as the pipeline does when it runs one page a process.
 
     Returns
     -------
     dict
         ``notebooks`` (executed copies), ``pages`` (HTML), ``notes`` (the pages that are
-        notes about a missing input) and ``index``.
+        notes about a missing input) and ``index`` (empty when ``index`` is ``False``).
     """
     estimates_dir, processed_dir = Path(estimates_dir).resolve(), Path(processed_dir).resolve()
     check_report_inputs(estimates_dir, processed_dir)
@@ -267,8 +276,31 @@ def run_reports(
         pages.append(page)
         if is_note:
             notes.append(page)
-    index = write_index(reports_dir, pages, notes)
-    return {"notebooks": executed, "pages": pages, "notes": notes, "index": [index]}
+    written = [write_index(reports_dir, pages, notes)] if index else []
+    return {"notebooks": executed, "pages": pages, "notes": notes, "index": written}
+
+
+def write_report_index(reports_dir: str | Path, notebooks: list[Path] | None = None) -> Path:
+    """``index.html`` over the pages already built for ``notebooks`` (default: every
+    notebook of the package), without running any; a page whose executed notebook is a
+    note (:data:`NOTE_METADATA`) is marked so.
+
+    Raises
+    ------
+    StageInputError
+        If a notebook's page has not been built.
+    """
+    reports_dir = Path(reports_dir).resolve()
+    pages, notes = [], []
+    for nb in notebooks or sorted(NOTEBOOKS_DIR.glob("*.ipynb")):
+        page = reports_dir / "html" / f"{nb.stem}.html"
+        executed = reports_dir / "notebooks" / nb.name
+        if not page.is_file() or not executed.is_file():
+            raise StageInputError(f"{page} has not been built", rerun="report")
+        pages.append(page)
+        if nbformat.read(executed, as_version=4).metadata.get(NOTE_METADATA):
+            notes.append(page)
+    return write_index(reports_dir, pages, notes)
 
 
 def _execute(
