@@ -134,11 +134,41 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     return 0 if result.converged else 1
 
 
+def spark_setting(text: str) -> tuple[str, str]:
+    """``--spark-conf``: one Spark setting, ``KEY=VALUE``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"not KEY=VALUE: {text!r}")
+    return key.strip(), value
+
+
+def _spark_for(args: argparse.Namespace) -> object | None:
+    """The SparkSession the clean stage's ``--spark-*`` arguments ask for (``None`` on
+    DuckDB, where they are refused)."""
+    master = getattr(args, "spark_master", None)
+    remote = getattr(args, "spark_remote", None)
+    conf = dict(getattr(args, "spark_conf", None) or [])
+    if args.engine != "spark":
+        if master or remote or conf:
+            raise ArgumentError(
+                "--spark-master, --spark-remote and --spark-conf need --engine spark"
+            )
+        return None
+    from analysis.clean.engine import spark_session
+
+    return spark_session(master=master, remote=remote, conf=conf)
+
+
 def _run_clean(args: argparse.Namespace) -> int:
     from analysis.clean import clean_delivery
 
     manifest = clean_delivery(
-        args.delivery, args.out, engine=args.engine, years=tuple(args.years), progress=True
+        args.delivery,
+        args.out,
+        engine=args.engine,
+        years=tuple(args.years),
+        progress=True,
+        spark=_spark_for(args),
     )
     rows = ", ".join(f"{t} {n:,}" for t, n in manifest["rows"].items())
     print(f"cleaned {args.delivery} on {args.engine} into {args.out}: {rows} rows")
@@ -356,6 +386,27 @@ def build_parser() -> argparse.ArgumentParser:
         default=list(config.DEFAULT_YEARS),
         metavar=("FIRST", "LAST"),
         help="panel years, inclusive",
+    )
+    spark = p.add_argument_group("Spark (with --engine spark)")
+    spark.add_argument(
+        "--spark-master",
+        metavar="URL",
+        default=None,
+        help="run Spark in this process on this master (default local[*]; spark://..., "
+        "yarn, k8s://...)",
+    )
+    spark.add_argument(
+        "--spark-remote",
+        metavar="sc://HOST:PORT",
+        default=None,
+        help="use the Spark Connect server at this URL (default $SPARK_REMOTE)",
+    )
+    spark.add_argument(
+        "--spark-conf",
+        type=spark_setting,
+        action="append",
+        metavar="KEY=VALUE",
+        help="a Spark setting, passed through (repeatable)",
     )
     p.set_defaults(func=_run_clean)
 

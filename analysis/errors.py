@@ -45,3 +45,8 @@ class StageInputError(InputError):
 class EstimationDataError(InputError):
     """The data hold too little for an estimator: no events, no treated rows, a
     treatment collinear with the fixed effects. The message names what is missing."""
+
+
+class SparkUnavailableError(InputError):
+    """Spark cannot run as asked: pyspark or Java missing, a master or Spark Connect
+    server that cannot be reached, a setting Spark refuses. The message says which."""

@@ -1,4 +1,5 @@
-"""The same delivery cleaned on DuckDB and on Spark (local mode) gives identical files.
+"""The same delivery cleaned on DuckDB and on Spark (local mode, and a Spark Connect
+server started here) gives identical files.
 
 Needs Java and the ``spark`` extra. Without them the tests skip with the reason,
 unless ``REQUIRE_SPARK=1`` is set (as in ``.ci/run``), in which case they fail.
@@ -8,12 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from delivery_factory import write_delivery
+from hostile import assert_user_error, run_cli
+from spark_connect import connect_server, free_port
 from test_clean_panel import main_tables
 
 from analysis.clean import KEYS, clean_delivery
@@ -97,3 +102,48 @@ def test_spark_in_persons_parts_same_as_duckdb_at_once(spark: object, tmp_path: 
     parts = clean_delivery(delivery, on_spark, engine="spark", spark=spark, rows_per_bucket=5000)
     assert whole["persons_parts"] == 1 and parts["persons_parts"] >= 3
     _assert_identical(on_duckdb, on_spark)
+
+
+@pytest.fixture(scope="module")
+def connect_remote(tmp_path_factory) -> Iterator[str]:
+    """A Spark Connect server started here, as a cluster would run one."""
+    reason = spark_unavailable_reason()
+    if reason:
+        if os.environ.get("REQUIRE_SPARK") == "1":
+            pytest.fail(f"REQUIRE_SPARK=1 but Spark cannot run: {reason}")
+        pytest.skip(f"Spark Connect test skipped: {reason}")
+    with connect_server(tmp_path_factory.mktemp("connect") / "server.log") as remote:
+        yield remote
+
+
+def test_clean_through_spark_connect_equals_duckdb(connect_remote: str, tmp_path: Path) -> None:
+    """``clean --engine spark --spark-remote sc://...`` as a user runs it (its own
+    process: a Connect client cannot share one with a local session), against DuckDB."""
+    delivery = tmp_path / "synthetic"
+    write_synthetic_delivery(delivery, seed=1, scale=0.02)
+    on_duckdb, on_connect = tmp_path / "duckdb", tmp_path / "connect"
+    clean_delivery(delivery, on_duckdb)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "clean", "--engine", "spark",
+         "--spark-remote", connect_remote, "--spark-conf", "spark.sql.shuffle.partitions=3",
+         "--delivery", str(delivery), "--out", str(on_connect)],
+        capture_output=True, text=True, env={**os.environ, "SPARK_REMOTE": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    _assert_identical(on_duckdb, on_connect)
+    assert len(pd.read_parquet(on_connect / "panel.parquet")) > 1000
+
+
+def test_unreachable_connect_server_is_a_clear_error(tmp_path: Path) -> None:
+    if spark_unavailable_reason(remote=True):
+        pytest.skip("the Spark Connect client is not installed")
+    run = run_cli("clean", "--engine", "spark", "--spark-remote", f"sc://localhost:{free_port()}",
+                  "--delivery", tmp_path, "--out", tmp_path / "out")  # fmt: skip
+    assert_user_error(run, "no Spark Connect server answers at localhost")
+    for argv in (["--spark-master", "local[1]", "--spark-remote", "sc://localhost:1"],
+                 ["--spark-remote", "http://localhost:1"]):  # fmt: skip
+        run = run_cli("clean", "--engine", "spark", *argv, "--delivery", tmp_path,
+                      "--out", tmp_path / "out")  # fmt: skip
+        assert_user_error(run, "Spark")
+    run = run_cli("clean", "--spark-conf", "a=b", "--delivery", tmp_path, "--out", tmp_path / "o")
+    assert_user_error(run, "need --engine spark")

@@ -8,7 +8,9 @@ The cleaning is written once as Ibis expressions (:mod:`analysis.clean.panel`); 
     which streams over the staged parquet files and spills to ``temp_directory`` when
     a sort or a window does not fit in ``memory_limit``.
 ``spark``
-    PySpark 4.0 through Ibis' ``pyspark`` backend. Spark writes each output as a folder
+    PySpark 4.0 through Ibis' ``pyspark`` backend: a session in this process
+    (``local[*]`` or a cluster's master URL) or a Spark Connect client
+    (``sc://host:port``, :func:`spark_session`). Spark writes each output as a folder
     of part files; nothing is collected to the driver.
 
 Whatever the engine, the final files are written by one DuckDB writer
@@ -30,17 +32,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import ibis
 import ibis.expr.types as ir
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from analysis.clean.writer import write_sorted
+from analysis.errors import SparkUnavailableError
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
 
@@ -83,12 +88,25 @@ def connect_duckdb(
     return backend
 
 
-def spark_unavailable_reason() -> str | None:
-    """Why Spark cannot run here (``None`` when it can): pyspark or Java missing."""
+#: Environment variable of a Spark Connect server's URL (pyspark's own name for it).
+SPARK_REMOTE_ENV: str = "SPARK_REMOTE"
+
+
+def spark_unavailable_reason(remote: bool = False) -> str | None:
+    """Why Spark cannot run here (``None`` when it can): pyspark missing, Java missing
+    (for a session in this process), or the Spark Connect client's packages missing
+    (``remote``)."""
     try:
         import pyspark  # noqa: F401
     except ImportError:
         return "pyspark is not installed (install the 'spark' extra: uv sync --extra spark)"
+    if remote:
+        try:
+            import grpc  # noqa: F401
+            import pyarrow  # noqa: F401
+        except ImportError as exc:
+            return f"the Spark Connect client needs {exc.name} (the 'spark' extra installs it)"
+        return None
     java_home = os.environ.get("JAVA_HOME")
     java = Path(java_home) / "bin" / "java" if java_home else None
     if not (java and java.exists()) and shutil.which("java") is None:
@@ -96,31 +114,107 @@ def spark_unavailable_reason() -> str | None:
     return None
 
 
+#: Seconds to wait for a Spark Connect server to accept a connection. The Connect
+#: client itself retries an unreachable server with backoff for minutes.
+CONNECT_TIMEOUT: float = 30.0
+
+#: Spark Connect's default port.
+CONNECT_PORT: int = 15002
+
+
+def check_reachable(remote: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Raise :class:`SparkUnavailableError` unless the host and port of the Spark
+    Connect URL ``remote`` (``sc://host[:port][/;options]``) accept a TCP connection
+    within ``timeout`` seconds."""
+    parsed = urlsplit(remote)
+    host, port = parsed.hostname, parsed.port or CONNECT_PORT
+    if not host:
+        raise SparkUnavailableError(f"no host in the Spark Connect URL {remote!r}")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise SparkUnavailableError(
+            f"no Spark Connect server answers at {host}:{port} ({remote}): {exc.strerror or exc}"
+        ) from exc
+
+
 def spark_session(
     *,
-    master: str = "local[*]",
+    master: str | None = None,
+    remote: str | None = None,
     conf: Mapping[str, str] | None = None,
     app_name: str = "analysis-clean",
 ) -> Any:
-    """A SparkSession with UTC time zone and :data:`SPARK_DEFAULTS` (``conf`` overrides).
+    """A SparkSession: in this process on ``master``, or a client of the Spark Connect
+    server at ``remote``.
 
-    ``getOrCreate`` semantics: an active session is reused (its static settings, such
-    as driver memory, cannot change any more; the ``spark.sql.*`` runtime settings are
-    applied to it).
+    Parameters
+    ----------
+    master
+        Where a session in this process runs its jobs: ``local[*]`` (default), a
+        cluster's master URL (``spark://host:7077``, ``yarn``, ``k8s://...``).
+    remote
+        A Spark Connect server, ``sc://host:port`` (default ``$SPARK_REMOTE`` when
+        ``master`` is not given). The server owns the cluster; the client needs no Java.
+    conf
+        Spark settings, passed through. A session in this process starts with
+        :data:`SPARK_DEFAULTS` under them; a Connect session is the server's, so only
+        the runtime (``spark.sql.*``) defaults and ``conf`` are set on it.
+
+    Returns
+    -------
+    pyspark.sql.SparkSession
+        ``getOrCreate`` semantics: an active session is reused (its static settings,
+        such as driver memory, cannot change any more; runtime settings are applied).
+
+    Raises
+    ------
+    SparkUnavailableError
+        Both ``master`` and ``remote`` given, a ``remote`` that is not ``sc://...``,
+        pyspark, Java or the Connect client missing, a server that cannot be reached, or
+        a setting Spark refuses.
+
+    Examples
+    --------
+    >>> spark_session(master="local[2]", remote="sc://localhost:15002")
+    Traceback (most recent call last):
+    ...
+    analysis.errors.SparkUnavailableError: give a Spark master or a Spark Connect remote, not both
     """
-    reason = spark_unavailable_reason()
+    if remote is None and master is None:
+        remote = os.environ.get(SPARK_REMOTE_ENV) or None
+    if master is not None and remote is not None:
+        raise SparkUnavailableError("give a Spark master or a Spark Connect remote, not both")
+    if remote is not None and not remote.startswith("sc://"):
+        raise SparkUnavailableError(
+            f"a Spark Connect remote is a URL sc://host:port, got {remote!r}"
+        )
+    reason = spark_unavailable_reason(remote=remote is not None)
     if reason:
-        raise RuntimeError(f"cannot start Spark: {reason}")
+        raise SparkUnavailableError(f"cannot start Spark: {reason}")
+    from pyspark.errors import PySparkException
     from pyspark.sql import SparkSession
 
-    settings = {**SPARK_DEFAULTS, **(conf or {})}
-    builder = SparkSession.builder.master(master).appName(app_name)
-    for key, value in settings.items():
-        builder = builder.config(key, value)
-    session = builder.getOrCreate()
-    for key, value in settings.items():
-        if key.startswith("spark.sql."):
-            session.conf.set(key, value)
+    runtime = {k: v for k, v in SPARK_DEFAULTS.items() if k.startswith("spark.sql.")}
+    if remote is not None:
+        check_reachable(remote)
+        builder, settings = SparkSession.builder.remote(remote), {**runtime, **(conf or {})}
+        where = f"the Spark Connect server at {remote}"
+    else:
+        settings = {**SPARK_DEFAULTS, **(conf or {})}
+        builder = SparkSession.builder.master(master or "local[*]").appName(app_name)
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        where = f"Spark on {master or 'local[*]'}"
+    try:
+        session = builder.getOrCreate()
+        for key, value in settings.items():
+            if remote is not None or key.startswith("spark.sql."):
+                session.conf.set(key, value)
+        session.range(1).count()  # reaches the server or the cluster now, not mid-clean
+    except PySparkException as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SparkUnavailableError(f"cannot use {where}: {message}") from exc
     return session
 
 
