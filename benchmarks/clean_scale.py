@@ -69,6 +69,8 @@ import threading
 import time
 from pathlib import Path
 
+from analysis.sql import literal
+
 SCALES: dict[str, float] = {"1e6": 3.0, "1e7": 30.0, "3e7": 90.0, "1e8": 300.0}
 #: ``--replicate``: sizes built as copies of this one (the others are generated).
 REPLICATE_BASE = "1e7"
@@ -137,10 +139,6 @@ def ensure_delivery(path: Path, scale: float, seed: int) -> int:
     return int(json.loads(manifest.read_text())["tables"]["positions"]["rows"])
 
 
-def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def replicate_delivery(base: Path, out: Path, copies: int, memory_limit: str, threads: int) -> dict:
     """Write ``copies`` copies of delivery ``base`` to ``out`` with disjoint person ids.
 
@@ -180,7 +178,7 @@ def replicate_delivery(base: Path, out: Path, copies: int, memory_limit: str, th
                 raise RuntimeError(f"unexpected part file name {f}")
             numbered.append((f, int(match.group(1))))
         parts[stem] = numbered
-        scan = f"read_parquet({_sql_path(base / stem / '*.parquet')})"
+        scan = f"read_parquet({literal(base / stem / '*.parquet')})"
         lo, hi = con.sql(f"SELECT min(user_id), max(user_id) FROM {scan}").fetchone()
         lo_all = lo if lo_all is None else min(lo_all, lo)
         hi_all = hi if hi_all is None else max(hi_all, hi)
@@ -201,7 +199,7 @@ def replicate_delivery(base: Path, out: Path, copies: int, memory_limit: str, th
                 columns = {
                     r[0]
                     for r in con.sql(
-                        f"DESCRIBE SELECT * FROM read_parquet({_sql_path(path)})"
+                        f"DESCRIBE SELECT * FROM read_parquet({literal(path)})"
                     ).fetchall()
                 }
                 replace = ", ".join(
@@ -217,8 +215,8 @@ def replicate_delivery(base: Path, out: Path, copies: int, memory_limit: str, th
                     )
                 )
                 con.sql(
-                    f"COPY (SELECT * REPLACE ({replace}) FROM read_parquet({_sql_path(path)})) "
-                    f"TO {_sql_path(target)} (FORMAT parquet, COMPRESSION zstd)"
+                    f"COPY (SELECT * REPLACE ({replace}) FROM read_parquet({literal(path)})) "
+                    f"TO {literal(target)} (FORMAT parquet, COMPRESSION zstd)"
                 )
         print(
             f"  ... copy {k + 1}/{copies} written ({time.perf_counter() - start:.0f} s)",

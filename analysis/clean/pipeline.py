@@ -79,6 +79,7 @@ from analysis.ledger import LEDGER_COLUMNS, Ledger
 from analysis.output_set import CLEAN_MANIFEST, check_output_folder, start_output_set
 from analysis.sources.revelio import Delivery, DeliveryError, read_delivery
 from analysis.sources.taxonomy import TAXONOMY_CSV
+from analysis.sql import parquet_source
 
 OUTPUTS: tuple[str, ...] = ("panel", "persons", "moves", "ledger")
 KEYS: dict[str, list[str]] = {
@@ -130,10 +131,6 @@ def input_checksums(delivery: Delivery) -> dict[str, Any]:
     # "analysis.sources.synthetic" for the synthetic world, with its seed and scale
     out["generator"] = content.get("generator")
     return out | {k: content[k] for k in ("seed", "scale") if k in content}
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _sources(engine: Engine, staged: dict[str, Path]) -> Sources:
@@ -260,7 +257,7 @@ def clean_delivery(
                 ledger, eng, spell_years(spell_table, src.years)
             )
         n_parts = bucket_count(n_spell_years, rows_per_bucket)
-        users_sql = f"SELECT user_id FROM read_parquet('{_sql_path(staged['users'])}')"
+        users_sql = f"SELECT user_id FROM {parquet_source(staged['users'])}"
         ranges = id_ranges(writer.con, users_sql, n_parts)
         targets = {name: out / f"{name}.parquet" for name in ("panel", "persons", "moves")}
         single = len(ranges) == 1

@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from analysis.io import write_atomic
+from analysis.sql import identifier, literal, parquet_source
 
 #: Parquet settings of every output (fixed so that files are reproducible).
 #: ``USE_TMP_FILE false``: :func:`analysis.io.write_atomic` already writes to a temporary
@@ -46,10 +47,6 @@ DUCKDB_TYPES: dict[str, str] = {
     "boolean": "BOOLEAN",
     "date": "DATE",
 }
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def write_sorted(
@@ -92,14 +89,13 @@ def write_sorted(
             raise KeyError(f"output {Path(path).name} lacks column(s) {missing}")
         sql = str(con.compile(table))
     columns = ", ".join(
-        f"CAST({_ident(c)} AS {DUCKDB_TYPES[t]}) AS {_ident(c)}" for c, t in schema.items()
+        f"CAST({identifier(c)} AS {DUCKDB_TYPES[t]}) AS {identifier(c)}" for c, t in schema.items()
     )
-    order = ", ".join(_ident(k) for k in key)
+    order = ", ".join(identifier(k) for k in key)
 
     def copy(tmp: Path) -> None:
-        target = str(tmp).replace("'", "''")
         con.raw_sql(
-            f"COPY (SELECT {columns} FROM ({sql}) ORDER BY {order}) TO '{target}' "
+            f"COPY (SELECT {columns} FROM ({sql}) ORDER BY {order}) TO {literal(tmp)} "
             f"({PARQUET_OPTIONS})"
         )
 
@@ -115,14 +111,11 @@ def concat_sorted(con: Any, parts: list[Path], path: str | Path, *, key_column: 
     (insertion order is preserved); the row groups' statistics of ``key_column`` are
     checked to be in order before the file is renamed into place.
     """
-    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in parts)
+    source = parquet_source(parts)
 
     def copy(tmp: Path) -> None:
-        target = str(tmp).replace("'", "''")
         con.raw_sql("SET preserve_insertion_order = true")
-        con.raw_sql(
-            f"COPY (SELECT * FROM read_parquet([{files}])) TO '{target}' ({PARQUET_OPTIONS})"
-        )
+        con.raw_sql(f"COPY (SELECT * FROM {source}) TO {literal(tmp)} ({PARQUET_OPTIONS})")
         check_row_groups_in_order(tmp, key_column, name=Path(path).name)
 
     return write_atomic(path, copy)

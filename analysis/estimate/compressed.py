@@ -46,10 +46,7 @@ import pyfixest as pf
 
 from analysis.errors import ArgumentError, EstimationDataError
 from analysis.estimate.results import RegressionResult
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+from analysis.sql import identifier
 
 
 def sufficient_statistics(
@@ -88,11 +85,11 @@ def sufficient_statistics(
         relation = "_compress_source"
     else:
         relation = f"read_parquet('{source}')"
-    w = f"CAST({_ident(weights)} AS DOUBLE)" if weights else "1.0"
-    y = f"CAST({_ident(outcome)} AS DOUBLE)"
+    w = f"CAST({identifier(weights)} AS DOUBLE)" if weights else "1.0"
+    y = f"CAST({identifier(outcome)} AS DOUBLE)"
     used = [outcome, *keys] + ([weights] if weights else [])
-    conditions = [f"{_ident(c)} IS NOT NULL" for c in used] + ([f"({where})"] if where else [])
-    key_list = ", ".join(_ident(k) for k in keys)
+    conditions = [f"{identifier(c)} IS NOT NULL" for c in used] + ([f"({where})"] if where else [])
+    key_list = ", ".join(identifier(k) for k in keys)
     sql = f"""
         SELECT {key_list}, count(*) AS n, sum({w}) AS sw, sum({w} * {y}) AS swy,
                sum({w} * {w}) AS sw2, sum({w} * {w} * {y}) AS sw2y,

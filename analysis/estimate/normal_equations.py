@@ -72,13 +72,9 @@ import pandas as pd
 from scipy import linalg
 
 from analysis.estimate.results import RegressionResult
+from analysis.sql import identifier
 
 _T = TypeVar("_T")
-
-
-def ident(name: str) -> str:
-    """``name`` quoted as a SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass
@@ -214,9 +210,9 @@ def _sums_sql(
 
     Many sums in a hash aggregate over many keys are slow in DuckDB, so the products of
     terms, needed by group only, are summed without the fixed-effect keys."""
-    w = f"CAST({ident(weights)} AS DOUBLE)" if weights else "1.0"
-    y = f"CAST({ident(outcome)} AS DOUBLE)"
-    t = [f"CAST({ident(x)} AS DOUBLE)" for x in terms]
+    w = f"CAST({identifier(weights)} AS DOUBLE)" if weights else "1.0"
+    y = f"CAST({identifier(outcome)} AS DOUBLE)"
+    t = [f"CAST({identifier(x)} AS DOUBLE)" for x in terms]
     # the cells keep their exact sums, which the level sums add up again
     total = exact.sum if not cells else (lambda e: f"sum({exact.term(e)})")
     sums = {"n": "count(*)", "sw": total(w), "swy": total(f"{w} * {y}")}
@@ -228,10 +224,10 @@ def _sums_sql(
             for b in range(a, len(t)):
                 sums[f"stt{a}_{b}"] = total(f"{w} * {ta} * {t[b]}")
     used = [outcome, *terms, *fixed_effects, *by] + ([weights] if weights else [])
-    conditions = [f"{ident(c)} IS NOT NULL" for c in dict.fromkeys(used)]
+    conditions = [f"{identifier(c)} IS NOT NULL" for c in dict.fromkeys(used)]
     if where:
         conditions.append(f"({where})")
-    keys = ", ".join(ident(k) for k in [*by, *(fixed_effects if cells else [])])
+    keys = ", ".join(identifier(k) for k in [*by, *(fixed_effects if cells else [])])
     body = ", ".join(f"{expr} AS {name}" for name, expr in sums.items())
     return (
         f"SELECT {keys + ', ' if keys else ''}{body} FROM {relation} "
@@ -316,13 +312,13 @@ def _level_sums(
     keys = [*by, *fixed_effects]
 
     def grouping_sets(sets: list[list[str]], names: list[str]) -> pd.DataFrame:
-        grouping = ", ".join("(" + ", ".join(ident(c) for c in g) + ")" for g in sets)
-        flags = [f"GROUPING({ident(f)}) AS {ident('_g_' + f)}" for f in fixed_effects]
+        grouping = ", ".join("(" + ", ".join(identifier(c) for c in g) + ")" for g in sets)
+        flags = [f"GROUPING({identifier(f)}) AS {identifier('_g_' + f)}" for f in fixed_effects]
         table = con.sql(
             "SELECT "
             + ", ".join(
                 [
-                    *(ident(k) for k in keys),
+                    *(identifier(k) for k in keys),
                     *flags,
                     *(
                         f"CAST(sum({s}) AS DOUBLE) AS {s}"
@@ -594,9 +590,9 @@ def cluster_meat(
     con.register(tables["c"], coefs)
     for f, table in levels.items():
         con.register(tables[f], table)
-    w = f"CAST(r.{ident(weights)} AS DOUBLE)" if weights else "1.0"
-    y = f"CAST(r.{ident(outcome)} AS DOUBLE)"
-    t = [f"CAST(r.{ident(x)} AS DOUBLE)" for x in names]
+    w = f"CAST(r.{identifier(weights)} AS DOUBLE)" if weights else "1.0"
+    y = f"CAST(r.{identifier(outcome)} AS DOUBLE)"
+    t = [f"CAST(r.{identifier(x)} AS DOUBLE)" for x in names]
     n_fe = len(fixed_effects)
     row_terms, flags = [], []
     for i in range(len(samples)):
@@ -617,21 +613,27 @@ def cluster_meat(
             tilde = t[a] + "".join(f" - l{j}.p{i}_{a}" for j in range(n_fe))
             row_terms.append(f"{tilde} AS x{i}_{a}")
     joins = [
-        f"JOIN {tables['c']} c ON " + " AND ".join(f"c.{ident(b)} = r.{ident(b)}" for b in by)
+        f"JOIN {tables['c']} c ON "
+        + " AND ".join(f"c.{identifier(b)} = r.{identifier(b)}" for b in by)
         if by
         else f"CROSS JOIN {tables['c']} c"
     ]
     for j, f in enumerate(fixed_effects):
-        on = [f"l{j}.{ident(f)} = r.{ident(f)}"] + [f"l{j}.{ident(b)} = r.{ident(b)}" for b in by]
+        on = [f"l{j}.{identifier(f)} = r.{identifier(f)}"] + [
+            f"l{j}.{identifier(b)} = r.{identifier(b)}" for b in by
+        ]
         joins.append(f"JOIN {tables[f]} l{j} ON " + " AND ".join(on))
     used = [outcome, *terms, *fixed_effects, *by, cluster] + ([weights] if weights else [])
-    conditions = [f"r.{ident(c)} IS NOT NULL" for c in dict.fromkeys(used)]
+    conditions = [f"r.{identifier(c)} IS NOT NULL" for c in dict.fromkeys(used)]
     # the filter and the samples' conditions see the relation's columns only
     members = ", ".join(f"({c}) AS _in{i}" for i, c in enumerate(samples.values()))
     source = f"(SELECT *, {members} FROM {relation}" + (f" WHERE {where})" if where else ")")
-    keys = [*(f"r.{ident(b)} AS {ident(b)}" for b in by), f"r.{ident(cluster)} AS _cluster"]
-    outer_by = ", ".join(ident(b) for b in by)
-    inner_by = ", ".join([*(ident(b) for b in by), "_cluster"])
+    keys = [
+        *(f"r.{identifier(b)} AS {identifier(b)}" for b in by),
+        f"r.{identifier(cluster)} AS _cluster",
+    ]
+    outer_by = ", ".join(identifier(b) for b in by)
+    inner_by = ", ".join([*(identifier(b) for b in by), "_cluster"])
 
     def query(exact: FixedPoint) -> str:
         scores, products = [], []
@@ -649,9 +651,9 @@ def cluster_meat(
             f"WITH rows AS (SELECT {', '.join([*keys, *row_terms])} "
             f"FROM {source} r {' '.join(joins)} "
             f"WHERE {' AND '.join(conditions)}), "
-            f"scores AS (SELECT {', '.join([*(ident(b) for b in by), *scores, *flags])} "
+            f"scores AS (SELECT {', '.join([*(identifier(b) for b in by), *scores, *flags])} "
             f"FROM rows GROUP BY {inner_by}) "
-            f"SELECT {', '.join([*(ident(b) for b in by), *products])} "
+            f"SELECT {', '.join([*(identifier(b) for b in by), *products])} "
             f"FROM scores" + (f" GROUP BY {outer_by}" if by else "")
         )
 

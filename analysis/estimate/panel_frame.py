@@ -35,7 +35,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis.estimate.normal_equations import ident
+from analysis.sql import identifier, parquet_source
 
 #: Text columns that hold country codes (one category set for all of them).
 COUNTRY_COLUMNS: tuple[str, ...] = ("country", "origin", "prev_country")
@@ -53,7 +53,7 @@ CONTROL_COLUMNS: tuple[str, ...] = (
 def panel_columns(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
     """The columns of a parquet panel, in file order."""
     con = con or duckdb.connect()
-    source = "read_parquet('" + Path(path).as_posix().replace("'", "''") + "')"
+    source = parquet_source(path)
     return [r[0] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()]
 
 
@@ -71,25 +71,27 @@ def read_panel_frame(
     frame is built batch by batch, so memory holds the result plus one batch.
     """
     con = con or duckdb.connect()
-    source = "read_parquet('" + Path(path).as_posix().replace("'", "''") + "')"
+    source = parquet_source(path)
     types = {r[0]: r[1] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     wanted = [c for c in columns if c in types]
     select, text = [], []
     for c in wanted:
         if c in CONTROL_COLUMNS:
-            select.append(f"coalesce(CAST({ident(c)} AS VARCHAR), 'unknown') AS {ident(c)}")
+            select.append(
+                f"coalesce(CAST({identifier(c)} AS VARCHAR), 'unknown') AS {identifier(c)}"
+            )
             text.append(c)
         elif types[c] == "BOOLEAN":
             # a missing flag is False (an AI flag, or "changed employer": not observed)
-            select.append(f"coalesce({ident(c)}, false) AS {ident(c)}")
+            select.append(f"coalesce({identifier(c)}, false) AS {identifier(c)}")
         else:
-            select.append(ident(c))
+            select.append(identifier(c))
             if types[c] == "VARCHAR":
                 text.append(c)
     categories: dict[str, list[str]] = {}
     countries = [c for c in text if c in COUNTRY_COLUMNS]
     if countries:
-        union = " UNION ".join(f"SELECT {ident(c)} AS v FROM {source}" for c in countries)
+        union = " UNION ".join(f"SELECT {identifier(c)} AS v FROM {source}" for c in countries)
         values = con.sql(f"SELECT DISTINCT v FROM ({union})").fetchall()
         codes = sorted(r[0] for r in values if r[0] is not None)
         categories.update({c: codes for c in countries})

@@ -38,13 +38,13 @@ from analysis.estimate.normal_equations import (
     cluster_meat,
     clustered_result,
     feols_by,
-    ident,
     normal_equations,
     solve,
 )
 from analysis.estimate.panel_frame import CONTROL_COLUMNS
 from analysis.estimate.premium import PremiumResult, _premium_row, _premium_table
 from analysis.estimate.skillpay import COUNT_TERMS, SHARE_PREFIX, UNLISTED, SkillPay
+from analysis.sql import identifier, literal
 
 #: DuckDB memory limit of the estimate stage (:data:`analysis.config.DUCKDB_MEMORY_LIMIT`).
 MEMORY_LIMIT: str = config.DUCKDB_MEMORY_LIMIT
@@ -76,11 +76,6 @@ def connect(
     return con
 
 
-def sql_string(value: object) -> str:
-    """A SQL string literal of ``value`` (quotes doubled)."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def premium_view(
     con: duckdb.DuckDBPyConnection, panel: str | Path, skills: Sequence[str]
 ) -> list[str]:
@@ -91,25 +86,25 @@ def premium_view(
     (``"unknown"`` when missing), ``start_year`` of the position and the skill-set
     design (``share_<skill>``, ``clusters_2``, ``clusters_3plus``, ``ai_unlisted``).
     """
-    source = f"read_parquet({sql_string(Path(panel).as_posix())})"
+    source = f"read_parquet({literal(Path(panel).as_posix())})"
     types = {r[0]: r[1] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     fixed = [c for c in CATEGORICAL if c in types]
     # the same groups as prepare_panel's text with "unknown"; integer codes (missing:
     # MISSING_CODE, below any real code) are faster for DuckDB to group and join
     text = [
-        f"coalesce({ident(c)}, {MISSING_CODE}) AS {ident(c)}"
+        f"coalesce({identifier(c)}, {MISSING_CODE}) AS {identifier(c)}"
         if types[c] in INTEGER_TYPES
-        else f"coalesce(CAST({ident(c)} AS VARCHAR), 'unknown') AS {ident(c)}"
+        else f"coalesce(CAST({identifier(c)} AS VARCHAR), 'unknown') AS {identifier(c)}"
         for c in fixed
     ]
     if "startdate" in types and "start_year" not in types:
         text.append(f"coalesce(year(startdate), {MISSING_CODE}) AS start_year")
         fixed.append("start_year")
     ai = "coalesce(ai, false)"
-    held = [f"(coalesce({ident(s)}, false) AND {ai})" for s in skills]
+    held = [f"(coalesce({identifier(s)}, false) AND {ai})" for s in skills]
     count = " + ".join(f"CAST({h} AS INTEGER)" for h in held) or "0"
     design = [
-        f"CASE WHEN {h} THEN 1.0 / ({count}) ELSE 0.0 END AS {ident(SHARE_PREFIX + s)}"
+        f"CASE WHEN {h} THEN 1.0 / ({count}) ELSE 0.0 END AS {identifier(SHARE_PREFIX + s)}"
         for s, h in zip(skills, held, strict=True)
     ]
     design += [
@@ -119,9 +114,9 @@ def premium_view(
     ]
     keep = ["user_id", "country", "year", "weight", "log_salary"]
     select = [
-        *(ident(c) for c in keep),
+        *(identifier(c) for c in keep),
         f"{ai} AS ai",
-        *(f"coalesce({ident(s)}, false) AS {ident(s)}" for s in skills),
+        *(f"coalesce({identifier(s)}, false) AS {identifier(s)}" for s in skills),
         *text,
         *design,
     ]
@@ -132,10 +127,10 @@ def premium_view(
 def _group_sizes(
     con: duckdb.DuckDBPyConnection, relation: str, by: Sequence[str], treatment: str, where: str
 ) -> pd.DataFrame:
-    keys = ", ".join(ident(b) for b in by)
-    not_null = " AND ".join(f"{ident(b)} IS NOT NULL" for b in by)
+    keys = ", ".join(identifier(b) for b in by)
+    not_null = " AND ".join(f"{identifier(b)} IS NOT NULL" for b in by)
     sql = (
-        f"SELECT {keys}, count(*) AS size, count(*) FILTER ({ident(treatment)}) AS treated "
+        f"SELECT {keys}, count(*) AS size, count(*) FILTER ({identifier(treatment)}) AS treated "
         f"FROM {relation} WHERE {not_null} AND ({where or 'true'}) GROUP BY {keys} "
         f"ORDER BY {keys}"
     )
@@ -212,12 +207,12 @@ def premium_by_engine(
 def _blocks_sql(skills: Sequence[str], *, every_sample_for_non_ai: bool) -> str:
     """:data:`VIEW` with one row per block (or sample) each row belongs to: ``"all"``
     and each skill held for AI rows; :data:`NON_AI` (or every sample) for the others."""
-    held = ", ".join(f"CASE WHEN {ident(s)} THEN {sql_string(s)} END" for s in skills)
+    held = ", ".join(f"CASE WHEN {identifier(s)} THEN {literal(s)} END" for s in skills)
     ai_blocks = f"list_concat(['all'], list_filter([{held}], x -> x IS NOT NULL))"
     if every_sample_for_non_ai:
-        others = "[" + ", ".join(sql_string(s) for s in ["all", *skills]) + "]"
+        others = "[" + ", ".join(literal(s) for s in ["all", *skills]) + "]"
     else:
-        others = f"[{sql_string(NON_AI)}]"
+        others = f"[{literal(NON_AI)}]"
     return (
         f"(SELECT *, unnest(CASE WHEN ai THEN {ai_blocks} ELSE {others} END) AS _sample "
         f"FROM {VIEW})"
@@ -247,10 +242,10 @@ def skill_premiums_engine(
     skills = list(skills)
     where = None
     if countries is not None:
-        where = "country IN (" + ", ".join(sql_string(c) for c in countries) + ")"
+        where = "country IN (" + ", ".join(literal(c) for c in countries) + ")"
     stray = con.sql(
         f"SELECT count(*) FROM {VIEW} WHERE NOT ai AND ("
-        + " OR ".join(ident(s) for s in skills)
+        + " OR ".join(identifier(s) for s in skills)
         + ")"
     ).fetchone()[0]
     if stray:
@@ -279,7 +274,7 @@ def skill_premiums_engine(
         except (np.linalg.LinAlgError, ValueError) as exc:
             failures[key] = exc
     identified = {k: s for k, s in solutions.items() if "ai" in s.params.index}
-    members = {"all": "true", **{k: f"NOT ai OR {ident(k)}" for k in skills}}
+    members = {"all": "true", **{k: f"NOT ai OR {identifier(k)}" for k in skills}}
     meats = cluster_meat(
         con,
         VIEW,
@@ -301,8 +296,8 @@ def skill_premiums_engine(
         else:
             results[key] = ValueError("ai is collinear with the fixed effects")
     counts = ", ".join(
-        f"count(*) FILTER ({c}) AS {ident('size:' + k)}, "
-        f"count(*) FILTER (ai AND ({c})) AS {ident('treated:' + k)}"
+        f"count(*) FILTER ({c}) AS {identifier('size:' + k)}, "
+        f"count(*) FILTER (ai AND ({c})) AS {identifier('treated:' + k)}"
         for k, c in members.items()
     )
     wide = con.sql(
@@ -351,11 +346,11 @@ def skill_set_pay_engine(
     unlisted = con.sql(f"SELECT count(*) FROM {VIEW} WHERE {UNLISTED} > 0").fetchone()[0]
     if unlisted:
         terms.append(UNLISTED)
-    where = "country IN (" + ", ".join(sql_string(c) for c in countries) + ")"
+    where = "country IN (" + ", ".join(literal(c) for c in countries) + ")"
     present = (
         con.sql(
             "SELECT country, "
-            + ", ".join(f"count(*) FILTER ({ident(t)} <> 0) AS {ident(t)}" for t in terms)
+            + ", ".join(f"count(*) FILTER ({identifier(t)} <> 0) AS {identifier(t)}" for t in terms)
             + f", count(*) FILTER (ai AND {UNLISTED} = 0) AS _n_ai"
             + f" FROM {VIEW} WHERE {where} GROUP BY country"
         )

@@ -54,7 +54,6 @@ from analysis.estimate.premium_engine import (
     premium_view,
     skill_premiums_engine,
     skill_set_pay_engine,
-    sql_string,
 )
 from analysis.estimate.samples import (
     next_year_outcomes,
@@ -88,6 +87,7 @@ from analysis.output_set import (
     verify_clean_output,
 )
 from analysis.sources.population import load_population
+from analysis.sql import literal, parquet_source
 
 HOME = "KOR"
 #: Specification choices the report does not pin down, in one place.
@@ -630,9 +630,7 @@ def read_home_positions(panel_file: Path) -> pd.DataFrame:
     """``POSITION_COLUMNS`` of the panel's rows of Korean origin, in file order (the
     order of the frame's rows of Korean origin); read apart from the frame so that
     the 8-byte position id is held for those rows only."""
-    return read_panel_frame(
-        panel_file, list(POSITION_COLUMNS), where=f"origin = {sql_string(HOME)}"
-    )
+    return read_panel_frame(panel_file, list(POSITION_COLUMNS), where=f"origin = {literal(HOME)}")
 
 
 def with_positions(home_rows: pd.DataFrame, positions: pd.DataFrame) -> pd.DataFrame:
@@ -658,7 +656,7 @@ def estimability_problems(panel_file: Path, skills: list[str]) -> list[str]:
     """What the panel lacks for the estimate stage (empty when it can run)."""
     year = int(SPEC["premium_year_by_country"])  # type: ignore[arg-type]
     destination = str(MOBILITY_MODEL["destination"])
-    source = f"read_parquet({sql_string(Path(panel_file).as_posix())})"
+    source = parquet_source(panel_file)
     held = " OR ".join(f'"{s}"' for s in skills) or "false"
     con = duckdb.connect()
     try:

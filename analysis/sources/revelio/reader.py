@@ -63,6 +63,7 @@ from analysis.sources.revelio.errors import (
     UnreadableFileError,
 )
 from analysis.sources.revelio.schema import DUCKDB_TYPE, TABLES, VERSIONED_NAMES, Column, Table
+from analysis.sql import identifier, literal
 
 _INTEGER_TYPES = {
     "TINYINT",
@@ -100,15 +101,6 @@ _TIMESTAMPTZ = "TIMESTAMP WITH TIME ZONE"
 _UTC_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})")
 
 
-def _lit(text: str | Path) -> str:
-    """A SQL string literal."""
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _glob_literal(path: str | Path) -> str:
     """``path`` as a DuckDB file pattern that matches this one file only.
 
@@ -128,7 +120,7 @@ def _glob_literal(path: str | Path) -> str:
 
 def _path_lit(path: str | Path) -> str:
     """A SQL literal naming exactly the file ``path`` (no glob expansion)."""
-    return _lit(_glob_literal(path))
+    return literal(_glob_literal(path))
 
 
 def _file_list(files: tuple[Path, ...] | list[Path]) -> str:
@@ -289,9 +281,9 @@ def _csv_scan(path: Path, header: tuple[str, list[str]]) -> str:
     does not fails the read with its line number.
     """
     delimiter, names = header
-    columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
+    columns = "{" + ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names) + "}"
     return (
-        f"read_csv({_path_lit(path)}, auto_detect=false, header=true, delim={_lit(delimiter)}, "
+        f"read_csv({_path_lit(path)}, auto_detect=false, header=true, delim={literal(delimiter)}, "
         f"quote='\"', escape='\"', columns={columns})"
     )
 
@@ -417,7 +409,7 @@ def _parse_expr(
     for the column. ``zones`` maps each ``source_file`` to that zone (``None``: the
     file's column has no zone, so DuckDB made it an instant in the session's zone).
     """
-    c = _ident(col)
+    c = identifier(col)
     base = raw_type.split("(")[0].upper()
     is_text = base == "VARCHAR"
     if spec.kind in ("id", "int"):
@@ -466,7 +458,7 @@ def _wall_clock(column: str, zone: str | None) -> str:
         sign = -1 if offset.group(1) == "-" else 1
         minutes = sign * (int(offset.group(2)) * 60 + int(offset.group(3)))
         return f"(timezone('UTC', {column}) + INTERVAL ({minutes}) MINUTE)"
-    return f"timezone({_lit(zone)}, {column})"
+    return f"timezone({literal(zone)}, {column})"
 
 
 def _wall_clock_date(column: str, zones: dict[str, str | None]) -> str:
@@ -475,7 +467,7 @@ def _wall_clock_date(column: str, zones: dict[str, str | None]) -> str:
     if len(distinct) == 1:
         return f"CAST({_wall_clock(column, distinct.pop())} AS DATE)"
     cases = " ".join(
-        f"WHEN {_lit(file)} THEN {_wall_clock(column, zone)}" for file, zone in zones.items()
+        f"WHEN {literal(file)} THEN {_wall_clock(column, zone)}" for file, zone in zones.items()
     )
     return f"CAST(CASE source_file {cases} END AS DATE)"
 
@@ -483,7 +475,7 @@ def _wall_clock_date(column: str, zones: dict[str, str | None]) -> str:
 def _is_raw_present(col: str, raw_type: str, kind: str) -> str:
     """SQL true when the raw value is present: not null, not blank text, and, in a
     numeric column, not NaN (a parquet NaN or NaN written as text, in any case)."""
-    c = _ident(col)
+    c = identifier(col)
     if raw_type.split("(")[0].upper() == "VARCHAR":
         if kind in ("id", "int", "float"):
             return (
@@ -527,7 +519,7 @@ def _bound_rules(table: Table, delivery_date: date | None, as_of: date) -> list[
     for (table_name, col), bound in config.PLAUSIBILITY_BOUNDS.items():
         if table_name != table.name or col not in table.columns:
             continue
-        c = _ident(col)
+        c = identifier(col)
         conditions: list[tuple[str, str]] = []  # (reason, condition)
         if isinstance(bound.minimum, date):
             conditions.append(
@@ -685,7 +677,7 @@ class Delivery:
     def to_pandas(self, table: str) -> pd.DataFrame:
         """Valid rows of ``table`` as a DataFrame, ordered by file and row (small data)."""
         return self.query(
-            f"SELECT * FROM {_ident(table)} ORDER BY source_file, source_row", table=table
+            f"SELECT * FROM {identifier(table)} ORDER BY source_file, source_row", table=table
         )
 
     def quarantine(self) -> pd.DataFrame:
@@ -749,7 +741,7 @@ class Delivery:
             if not order:
                 self.con.sql("SET preserve_insertion_order = false")
             copy = (
-                f"COPY (SELECT * FROM {_ident(name)}{order}) TO {_lit(tmp)} "
+                f"COPY (SELECT * FROM {identifier(name)}{order}) TO {literal(tmp)} "
                 "(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)"
             )
             try:
@@ -856,7 +848,7 @@ class _TableReader:
         if not _UTC_OFFSET.fullmatch(zone):
             try:
                 self.con.sql(
-                    f"SELECT timezone({_lit(zone)}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
+                    f"SELECT timezone({literal(zone)}, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
                 ).fetchall()
             except duckdb.Error as exc:
                 raise self._unreadable(
@@ -935,10 +927,10 @@ class _TableReader:
         select = []
         for canonical in self.table.columns:
             if canonical in self.sources:
-                select.append(f"{_ident(self.sources[canonical])} AS {_ident(canonical)}")
+                select.append(f"{identifier(self.sources[canonical])} AS {identifier(canonical)}")
             else:
-                select.append(f"CAST(NULL AS VARCHAR) AS {_ident(canonical)}")
-        select += [_ident(c) for c in self.extras]
+                select.append(f"CAST(NULL AS VARCHAR) AS {identifier(canonical)}")
+        select += [identifier(c) for c in self.extras]
         cols = ", ".join(select)
         if self.files.format == "parquet":
             sql = (
@@ -948,15 +940,15 @@ class _TableReader:
         else:
             # CSV has no row number of its own: number each file's rows in file order.
             parts = [
-                f"SELECT {cols}, {_lit(self._relpath(path))} AS source_file, "
+                f"SELECT {cols}, {literal(self._relpath(path))} AS source_file, "
                 f"CAST(row_number() OVER () - 1 AS BIGINT) AS source_row "
                 f"FROM {_csv_scan(path, self.csv_headers[path])}"
                 for path in self.files.files
             ]
             sql = " UNION ALL BY NAME ".join(f"({p})" for p in parts)
         try:
-            self.con.sql(f"CREATE OR REPLACE VIEW {_ident(name + '_raw')} AS {sql}")
-            described = self.con.sql(f"DESCRIBE {_ident(name + '_raw')}").fetchall()
+            self.con.sql(f"CREATE OR REPLACE VIEW {identifier(name + '_raw')} AS {sql}")
+            described = self.con.sql(f"DESCRIBE {identifier(name + '_raw')}").fetchall()
         except _NOT_FILE_ERRORS:
             raise
         except duckdb.Error as exc:
@@ -985,9 +977,9 @@ class _TableReader:
         self._guarded(lambda: self.con.sql(sql))
 
     def _examples(self, where: str, columns: list[str], view: str) -> pd.DataFrame:
-        cols = ", ".join(_ident(c) for c in [*columns, "source_file", "source_row"])
+        cols = ", ".join(identifier(c) for c in [*columns, "source_file", "source_row"])
         return self._df(
-            f"SELECT {cols} FROM {_ident(view)} WHERE {where} "
+            f"SELECT {cols} FROM {identifier(view)} WHERE {where} "
             f"ORDER BY source_file, source_row LIMIT {_MAX_EXAMPLES}"
         )
 
@@ -1002,7 +994,7 @@ class _TableReader:
             parsed = _parse_expr(col, spec, rtype)
             present = _is_raw_present(col, rtype, spec.kind)
             bad = self._fetchone(
-                f"SELECT count(*) FROM {_ident(raw)} WHERE {present} AND ({parsed}) IS NULL"
+                f"SELECT count(*) FROM {identifier(raw)} WHERE {present} AND ({parsed}) IS NULL"
             )[0]
             if bad:
                 raise KeyIntegrityError(
@@ -1014,9 +1006,9 @@ class _TableReader:
                     examples=self._examples(f"{present} AND ({parsed}) IS NULL", [col], raw),
                 )
             if not spec.nullable:
-                missing = self._fetchone(f"SELECT count(*) FROM {_ident(raw)} WHERE NOT {present}")[
-                    0
-                ]
+                missing = self._fetchone(
+                    f"SELECT count(*) FROM {identifier(raw)} WHERE NOT {present}"
+                )[0]
                 if missing:
                     raise KeyIntegrityError(
                         f"{missing:,} row(s) of table '{self.table.name}' have no {col}",
@@ -1030,11 +1022,11 @@ class _TableReader:
             parsed = _parse_expr(key, self.table.columns[key], self.raw_types[key])
             dup = self._fetchone(
                 f"SELECT count(*) AS keys, sum(n) AS rows FROM (SELECT {parsed} AS k, "
-                f"count(*) AS n FROM {_ident(raw)} GROUP BY k HAVING count(*) > 1)"
+                f"count(*) AS n FROM {identifier(raw)} GROUP BY k HAVING count(*) > 1)"
             )
             if dup[0]:
                 where = (
-                    f"({parsed}) IN (SELECT {parsed} FROM {_ident(raw)} GROUP BY 1 "
+                    f"({parsed}) IN (SELECT {parsed} FROM {identifier(raw)} GROUP BY 1 "
                     f"HAVING count(*) > 1 ORDER BY 1 LIMIT 3)"
                 )
                 raise KeyIntegrityError(
@@ -1048,7 +1040,7 @@ class _TableReader:
 
     def _bad_files(self, where: str) -> list[str]:
         rows = self._fetchall(
-            f"SELECT DISTINCT source_file FROM {_ident(self.table.name + '_raw')} "
+            f"SELECT DISTINCT source_file FROM {identifier(self.table.name + '_raw')} "
             f"WHERE {where} ORDER BY 1 LIMIT 10"
         )
         return [str(self.root / r[0]) for r in rows]
@@ -1062,8 +1054,8 @@ class _TableReader:
                 continue
             expr = _parse_expr(col, spec, self.raw_types[col])
             frame = self._df(
-                f"SELECT {expr} AS name, count(*) AS rows FROM {_ident(self.table.name + '_raw')} "
-                f"WHERE name IS NOT NULL GROUP BY name"
+                f"SELECT {expr} AS name, count(*) AS rows "
+                f"FROM {identifier(self.table.name + '_raw')} WHERE name IS NOT NULL GROUP BY name"
             )
             frame.insert(0, "column", col)
             frame.insert(0, "table", self.table.name)
@@ -1091,7 +1083,7 @@ class _TableReader:
         bounds of dates (see :func:`_bound_rules`).
         """
         name = self.table.name
-        raw = _ident(name + "_raw")
+        raw = identifier(name + "_raw")
         parsed_cols, rules = [], []
         joins = []
         for i, (col, spec) in enumerate(self.table.columns.items()):
@@ -1101,8 +1093,8 @@ class _TableReader:
             if spec.kind == "country":
                 alias = f"cm{i}"
                 joins.append(f"LEFT JOIN country_map AS {alias} ON {alias}._cm_name = {expr}")
-                parsed_cols.append(f"{alias}._cm_iso3 AS {_ident(col)}")
-                parsed_cols.append(f"{expr} AS {_ident(col + '_raw')}")
+                parsed_cols.append(f"{alias}._cm_iso3 AS {identifier(col)}")
+                parsed_cols.append(f"{expr} AS {identifier(col + '_raw')}")
                 unknown = f"{expr} IS NOT NULL AND {alias}._cm_iso3 IS NULL"
                 if name == "users":
                     rules.append(
@@ -1115,7 +1107,7 @@ class _TableReader:
                 continue
             if spec.kind == "date" and spec.month_level:
                 expr = f"CAST(date_trunc('month', {expr}) AS DATE)"
-            parsed_cols.append(f"{expr} AS {_ident(col)}")
+            parsed_cols.append(f"{expr} AS {identifier(col)}")
             if spec.kind in ("int", "float", "date"):
                 cond = f"{present} AND ({expr}) IS NULL"
                 if name == "users":
@@ -1136,15 +1128,15 @@ class _TableReader:
             # correlated subquery as a delim join that buffers the whole table (and spills
             # it beyond memory_limit) before the first row comes out.
             known_users = (
-                f"LEFT JOIN (SELECT user_id AS _known_user FROM {_ident(users_view)}) AS known "
+                f"LEFT JOIN (SELECT user_id AS _known_user FROM {identifier(users_view)}) AS known "
                 "ON known._known_user = parsed.user_id"
             )
             table_rules.append(_Rule("user_id not in users", "known._known_user IS NULL"))
         raw_rules = rules
         reason_list = ", ".join(
-            f"CASE WHEN {r.condition} THEN {_lit(r.reason)} END" for r in raw_rules
+            f"CASE WHEN {r.condition} THEN {literal(r.reason)} END" for r in raw_rules
         )
-        extras = "".join(f", r.{_ident(c)}" for c in self.extras)
+        extras = "".join(f", r.{identifier(c)}" for c in self.extras)
         # Stage A: parse, and list raw-level problems (parse failures, unknown countries).
         stage_a = (
             (
@@ -1160,7 +1152,7 @@ class _TableReader:
             )
         )
         table_reasons = ", ".join(
-            f"CASE WHEN {r.condition} THEN {_lit(r.reason)} END" for r in table_rules
+            f"CASE WHEN {r.condition} THEN {literal(r.reason)} END" for r in table_rules
         )
         reasons = (
             f"list_concat(_raw_reasons, list_filter([{table_reasons}], x -> x IS NOT NULL))"
@@ -1171,39 +1163,39 @@ class _TableReader:
             f"SELECT parsed.* EXCLUDE (_raw_reasons), {reasons} AS _reasons "
             f"FROM ({stage_a}) AS parsed {known_users}"
         )
-        self._execute(f"CREATE OR REPLACE VIEW {_ident(name + '_typed')} AS {sql}")
+        self._execute(f"CREATE OR REPLACE VIEW {identifier(name + '_typed')} AS {sql}")
         return raw_rules + table_rules
 
     def create_output_views(self, rules: list[_Rule]) -> None:
         """``<table>``: rows without quarantine reasons, set-to-missing rules applied."""
         name = self.table.name
-        typed = _ident(name + "_typed")
+        typed = identifier(name + "_typed")
         null_reasons = {r.reason: r.column for r in rules if r.action == "set_null"}
         quarantine_reasons = [r.reason for r in rules if r.action == "quarantine"]
         columns = []
         for col in [*self.table.columns, *self.extras]:
             nulling = [reason for reason, target in null_reasons.items() if target == col]
             if nulling:
-                cond = " OR ".join(f"list_contains(_reasons, {_lit(r)})" for r in nulling)
+                cond = " OR ".join(f"list_contains(_reasons, {literal(r)})" for r in nulling)
                 columns.append(
-                    f"CASE WHEN {cond} THEN NULL ELSE {_ident(col)} END AS {_ident(col)}"
+                    f"CASE WHEN {cond} THEN NULL ELSE {identifier(col)} END AS {identifier(col)}"
                 )
             else:
-                columns.append(_ident(col))
+                columns.append(identifier(col))
             if (
                 self.table.columns.get(col) is not None
                 and self.table.columns[col].kind == "country"
             ):
-                columns.append(_ident(col + "_raw"))
+                columns.append(identifier(col + "_raw"))
         columns += ["source_file", "source_row"]
-        q_list = "[" + ", ".join(_lit(r) for r in quarantine_reasons) + "]::VARCHAR[]"
+        q_list = "[" + ", ".join(literal(r) for r in quarantine_reasons) + "]::VARCHAR[]"
         self.quarantine_filter = f"len(list_intersect(_reasons, {q_list})) > 0"
         self._execute(
-            f"CREATE OR REPLACE VIEW {_ident(name)} AS SELECT {', '.join(columns)} "
+            f"CREATE OR REPLACE VIEW {identifier(name)} AS SELECT {', '.join(columns)} "
             f"FROM {typed} WHERE NOT ({self.quarantine_filter})"
         )
         key = (
-            f"CAST({_ident(self.table.key)} AS BIGINT)"
+            f"CAST({identifier(self.table.key)} AS BIGINT)"
             if self.table.key
             else "CAST(NULL AS BIGINT)"
         )
@@ -1215,20 +1207,20 @@ class _TableReader:
         raw_json = (
             "to_json(struct_pack("
             + ", ".join(
-                f"{_ident(c)} := CAST(r.{_ident(c)} AS VARCHAR)"
+                f"{identifier(c)} := CAST(r.{identifier(c)} AS VARCHAR)"
                 for c in [*self.table.columns, *self.extras]
             )
             + "))"
         )
         quarantined = (
-            f'SELECT {_lit(name)} AS "table", source_file, source_row, '
+            f'SELECT {literal(name)} AS "table", source_file, source_row, '
             f"CAST(user_id AS BIGINT) AS user_id, {key} AS record_key, "
             f"{primary} AS primary_reason, array_to_string(_reasons, '; ') AS reasons "
             f"FROM {typed} WHERE {self.quarantine_filter}"
         )
         self.quarantine_sql = (
             f"SELECT q.*, {raw_json} AS record FROM ({quarantined}) AS q "
-            f"JOIN {_ident(name + '_raw')} AS r "
+            f"JOIN {identifier(name + '_raw')} AS r "
             "ON r.source_file = q.source_file AND r.source_row = q.source_row"
         )
 
@@ -1236,8 +1228,8 @@ class _TableReader:
     def count(self, ledger: Ledger, rules: list[_Rule]) -> dict[str, int]:
         """One streaming pass: rows read, removed by primary reason, modified by reason."""
         name = self.table.name
-        typed = _ident(name + "_typed")
-        q_list = "[" + ", ".join(_lit(r.reason) for r in rules if r.action == "quarantine")
+        typed = identifier(name + "_typed")
+        q_list = "[" + ", ".join(literal(r.reason) for r in rules if r.action == "quarantine")
         q_list += "]::VARCHAR[]"
         frame = self._df(
             f"SELECT list_filter(_reasons, x -> list_contains({q_list}, x))[1] AS primary_reason, "
