@@ -23,7 +23,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 all: setup
 	$(MAKE) --no-print-directory -j$(JOBS) pipeline
 	$(RUN) -m analysis status --processed $(PROCESSED) --estimates $(ESTIMATES) \
-		--validation $(VALIDATION)
+		--validation $(VALIDATION) --worldbank $(WORLDBANK_DIR)
 
 # uv lives in its own small venv so that syncing the project venv never removes it.
 $(UV):
@@ -72,7 +72,8 @@ lock: $(UV)
 	$(UV) lock --python $(PYTHON)
 
 clean-outputs:
-	rm -rf data/processed/* data/delivery data/estimates data/validation data/.settings reports/*
+	rm -rf data/processed/* data/delivery data/estimates data/validation data/worldbank \
+		data/.settings reports/*
 
 # ----------------------------------------------------------------------------- The pipeline
 # A graph of files. Each stage's target is the manifest it writes last, after every other
@@ -91,10 +92,12 @@ REPORTS ?= reports
 PROCESSED ?= $(DATA)/processed
 ESTIMATES ?= $(DATA)/estimates
 VALIDATION ?= $(DATA)/validation
+WORLDBANK_DIR ?= $(DATA)/worldbank
 NOTEBOOKS ?= analysis/notebooks
 SEED ?=
 SCALE ?= 1
-# The World Bank-LinkedIn workbook (never committed); without it its page is a note.
+# The World Bank-LinkedIn workbook (never committed); without it the worldbank stage
+# records why and its page is a note on how to get the file.
 WORLDBANK ?= $(or $(WORLDBANK_TALENT_MIGRATION_XLSX),../shared/data/worldbank-linkedin-talent-migration-2015-2019.xlsx)
 
 # DELIVERY=DIR uses a delivery you have (real or synthetic); by default the synthetic
@@ -123,6 +126,7 @@ SOURCES_CODE := $(call code,analysis/sources) $(SHARED_CODE)
 CLEANED := $(PROCESSED)/manifest.json
 ESTIMATED := $(ESTIMATES)/estimates_manifest.json
 VALIDATED := $(VALIDATION)/validation_manifest.json
+WORLDBANK_DONE := $(WORLDBANK_DIR)/worldbank_manifest.json
 NOTEBOOK_FILES := $(sort $(wildcard $(NOTEBOOKS)/*.ipynb))
 PAGES := $(patsubst $(NOTEBOOKS)/%.ipynb,$(REPORTS)/html/%.html,$(NOTEBOOK_FILES))
 INDEX := $(REPORTS)/index.html
@@ -144,14 +148,20 @@ $(ESTIMATED): $(CLEANED) $(call code,analysis/estimate) $(SOURCES_CODE)
 $(VALIDATED): $(ESTIMATED) analysis/validate.py $(call code,analysis/realdata) $(SOURCES_CODE)
 	$(RUN) -m analysis validate --estimates $(ESTIMATES) --out $(VALIDATION) || test $$? -eq 2
 
+# the real-data analyses: the workbook (when it exists) and their code; the settings file
+# records the workbook's path, so naming another file reruns the stage
+$(WORLDBANK_DONE): $(wildcard $(WORLDBANK)) $(call setting,worldbank,$(WORLDBANK)) \
+		$(call code,analysis/realdata) $(SOURCES_CODE) analysis/child_processes.py
+	$(RUN) -m analysis worldbank --workbook $(WORLDBANK) --out $(WORLDBANK_DIR)
+
 REPORT_INPUTS := $(CLEANED) $(ESTIMATED) $(VALIDATED) $(call code,analysis/report) \
 	$(call code,analysis/realdata) $(call code,analysis/estimate) $(SOURCES_CODE)
 $(REPORTS)/html/%.html: $(NOTEBOOKS)/%.ipynb $(REPORT_INPUTS)
 	$(RUN) -m analysis report --notebook $< --out $(REPORTS) --estimates $(ESTIMATES) \
-		--processed $(PROCESSED) --validation $(VALIDATION) --worldbank $(WORLDBANK)
+		--processed $(PROCESSED) --validation $(VALIDATION) --worldbank $(WORLDBANK_DIR)
 
-# the one page that reads the workbook
-$(REPORTS)/html/04_world_bank.html: $(wildcard $(WORLDBANK))
+# the one page that reads the worldbank stage's tables
+$(REPORTS)/html/04_world_bank.html: $(WORLDBANK_DONE)
 
 $(INDEX): $(PAGES)
 	$(RUN) -m analysis report --index --out $(REPORTS) $(addprefix --notebook ,$(NOTEBOOK_FILES))

@@ -64,7 +64,11 @@ STAGE_OUTPUTS: tuple[str, ...] = (
     "data/estimates/estimates_manifest.json",
     "data/validation/validation.csv",
 )
-REPORT_OUTPUTS: tuple[str, ...] = ("reports/index.html", "reports/html/02_wage_premium.html")
+REPORT_OUTPUTS: tuple[str, ...] = (
+    "data/worldbank/worldbank_manifest.json",
+    "reports/index.html",
+    "reports/html/02_wage_premium.html",
+)
 
 #: ``validate`` and ``all`` exit 2 when calibration targets fail, as they do on a world
 #: this small; every stage still ran.

@@ -1,7 +1,8 @@
 """``python -m analysis <stage>``: every stage of the pipeline from the command line.
 
 The stages run in one direction (``synth -> clean -> estimate -> validate ->
-report``); ``all`` runs them in order. ``inspect`` reads and validates a delivery
+report``, with ``worldbank``, the World Bank-LinkedIn analyses, beside them); ``all``
+runs them in order. ``inspect`` reads and validates a delivery
 without cleaning it. Every stage exits non-zero when its input is missing or
 invalid, naming what to run first.
 """
@@ -69,7 +70,7 @@ def existing_file(text: str) -> Path:
 _USER_OS_ERRORS = {errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 #: The stages in the order ``all`` runs them.
-PIPELINE: tuple[str, ...] = ("synth", "clean", "estimate", "validate", "report")
+PIPELINE: tuple[str, ...] = ("synth", "clean", "estimate", "validate", "worldbank", "report")
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
@@ -203,10 +204,32 @@ def _run_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_worldbank(args: argparse.Namespace) -> int:
+    from analysis.realdata.stage import run_worldbank
+
+    manifest = run_worldbank(args.out, args.workbook)
+    if manifest["available"]:
+        print(f"worldbank: wrote {len(manifest['outputs'])} tables to {args.out}")
+    else:
+        reason = manifest["unavailable"]
+        print(
+            f"worldbank: the workbook cannot be used ({reason['kind']}: {reason['message']}); "
+            f"{args.out} records why, and the report's World Bank page will say how to get it",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def _run_report(args: argparse.Namespace) -> int:
     from analysis.report.run import run_reports, write_report_index
 
     notebooks = getattr(args, "notebook", None)
+    worldbank = getattr(args, "worldbank", None)
+    if worldbank is not None and Path(worldbank).suffix == ".xlsx":
+        raise ArgumentError(
+            f"--worldbank {worldbank} is the workbook; give the worldbank stage's folder "
+            f"(`python -m analysis worldbank --workbook {worldbank}` writes it)"
+        )
     if getattr(args, "index", False):
         index = write_report_index(args.out, notebooks)
         print(f"report: wrote {index}")
@@ -217,7 +240,7 @@ def _run_report(args: argparse.Namespace) -> int:
         args.out,
         notebooks=notebooks,
         validation_dir=args.validation,
-        worldbank_path=getattr(args, "worldbank", None),
+        worldbank_dir=worldbank,
         index=notebooks is None,
     )
     where = f"open {written['index'][0]}" if written["index"] else "index.html not rewritten"
@@ -236,10 +259,15 @@ def _run_status(args: argparse.Namespace) -> int:
 
     from analysis.output_set import VALIDATION_MANIFEST, stage_states
 
-    folders = {"clean": args.processed, "estimate": args.estimates, "validate": args.validation}
+    folders = {
+        "clean": args.processed,
+        "estimate": args.estimates,
+        "validate": args.validation,
+        "worldbank": args.worldbank,
+    }
     states = stage_states(folders)
     for stage, state in states.items():
-        print(f"  {stage:<9} {folders[stage]}: {state}")
+        print(f"  {stage:<10} {folders[stage]}: {state}")
     if any(state != "whole" for state in states.values()):
         print("error: the pipeline's outputs are not whole (see above)", file=sys.stderr)
         return 1
@@ -304,6 +332,9 @@ def _run_all(args: argparse.Namespace) -> int:
     )
     if validation not in (0, 2):
         return validation
+    status = _run_worldbank(argparse.Namespace(out=config.DATA_WORLDBANK, workbook=None))
+    if status:
+        return status
     # failing calibration targets are a finding to read on the validation page, so the
     # reports are still built; the exit status stays non-zero
     status = _run_report(
@@ -311,6 +342,7 @@ def _run_all(args: argparse.Namespace) -> int:
             estimates=config.DATA_ESTIMATES,
             processed=config.DATA_PROCESSED,
             validation=config.DATA_VALIDATION,
+            worldbank=config.DATA_WORLDBANK,
             out=config.REPORTS,
         )
     )
@@ -434,6 +466,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_run_validate)
 
     p = sub.add_parser(
+        "worldbank",
+        help="the World Bank-LinkedIn analyses (real data) as tidy CSVs",
+        description="Load the World Bank-LinkedIn talent-migration workbook, run the "
+        "analyses of analysis.realdata and write their tables. Without a usable workbook "
+        "the folder records why (exit 0), and the report's page says how to get it.",
+    )
+    p.add_argument(
+        "--workbook",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"the .xlsx file (default: ${config.WORLDBANK_ENV_VAR}, else the shared data folder)",
+    )
+    p.add_argument("--out", type=Path, default=config.DATA_WORLDBANK)
+    p.set_defaults(func=_run_worldbank)
+
+    p = sub.add_parser(
         "report",
         help="execute the notebooks into reports/",
         description="Execute the notebooks with papermill into reports/.",
@@ -450,11 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--worldbank",
         type=Path,
-        default=None,
-        metavar="PATH",
-        help="World Bank-LinkedIn talent-migration workbook (default: "
-        f"${config.WORLDBANK_ENV_VAR}, else the shared data folder); if it is missing, "
-        "its page becomes a note on how to get it and the other pages are built",
+        default=config.DATA_WORLDBANK,
+        metavar="DIR",
+        help="the worldbank stage's folder (read by the World Bank page; when the stage "
+        "found no workbook, the page is a note on how to get it)",
     )
     p.add_argument(
         "--notebook",
@@ -496,6 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--processed", type=Path, default=config.DATA_PROCESSED)
     p.add_argument("--estimates", type=Path, default=config.DATA_ESTIMATES)
     p.add_argument("--validation", type=Path, default=config.DATA_VALIDATION)
+    p.add_argument("--worldbank", type=Path, default=config.DATA_WORLDBANK)
     p.set_defaults(func=_run_status)
 
     p = sub.add_parser(

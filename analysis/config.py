@@ -135,6 +135,10 @@ DATA_ESTIMATES: Path = Path(
 DATA_VALIDATION: Path = Path(
     os.environ.get("ANALYSIS_VALIDATION_DIR", PROJECT_DIR / "data" / "validation")
 )
+#: The worldbank stage's output (the World Bank-LinkedIn analyses).
+DATA_WORLDBANK: Path = Path(
+    os.environ.get("ANALYSIS_WORLDBANK_DIR", PROJECT_DIR / "data" / "worldbank")
+)
 #: Executed notebooks, figures, tables and HTML pages.
 REPORTS: Path = Path(os.environ.get("ANALYSIS_REPORTS_DIR", PROJECT_DIR / "reports"))
 

@@ -46,6 +46,7 @@ from analysis.io import sha256_file
 CLEAN_MANIFEST = "manifest.json"
 ESTIMATES_MANIFEST = "estimates_manifest.json"
 VALIDATION_MANIFEST = "validation_manifest.json"
+WORLDBANK_MANIFEST = "worldbank_manifest.json"
 
 
 def check_output_folder(out: str | Path, inputs: Mapping[str, str | Path]) -> Path:
@@ -180,11 +181,22 @@ def verify_validation(folder: str | Path) -> dict[str, Any]:
     return verify_output_set(folder, VALIDATION_MANIFEST, "validate", "outputs")
 
 
+def verify_worldbank(folder: str | Path) -> dict[str, Any]:
+    """The worldbank stage's manifest, after checking every table it lists (none when
+    it records that the workbook was not available)."""
+    folder = Path(folder)
+    content = read_manifest(folder, WORLDBANK_MANIFEST, "worldbank")
+    if content.get("available") is False:
+        return content
+    return verify_output_set(folder, WORLDBANK_MANIFEST, "worldbank", "outputs")
+
+
 #: Each stage's output check, by stage name, in the pipeline's order.
 VERIFIERS = {
     "clean": verify_clean_output,
     "estimate": verify_estimates,
     "validate": verify_validation,
+    "worldbank": verify_worldbank,
 }
 
 

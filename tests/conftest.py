@@ -29,14 +29,17 @@ def pipeline(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def reports(pipeline):
+    from analysis.realdata.stage import run_worldbank
     from analysis.report.run import run_reports
     from analysis.validate import run_validation
 
     run_validation(pipeline / "estimates", pipeline / "validation")
+    run_worldbank(pipeline / "worldbank")  # the workbook where the loader looks, if there
     run_reports(
         pipeline / "estimates",
         pipeline / "processed",
         pipeline / "reports",
         validation_dir=pipeline / "validation",
+        worldbank_dir=pipeline / "worldbank",
     )
     return pipeline / "reports"

@@ -394,10 +394,12 @@ def test_other_os_errors_keep_their_traceback(monkeypatch, tmp_path):
 def test_status_verifies_every_stage_and_names_what_is_not_whole(estimates, processed, tmp_path):
     validation = tmp_path / "validation"
     validated = run_cli("validate", "--estimates", estimates, "--out", validation).status
+    worldbank = tmp_path / "worldbank"
+    assert run_cli("worldbank", "--workbook", tmp_path / "no.xlsx", "--out", worldbank).status == 0
     argv = ["status", "--processed", processed, "--estimates", estimates,
-            "--validation", validation]  # fmt: skip
+            "--validation", validation, "--worldbank", worldbank]  # fmt: skip
     whole = run_cli(*argv)
-    assert whole.traceback is None and whole.out.count(": whole") == 3, whole.out
+    assert whole.traceback is None and whole.out.count(": whole") == 4, whole.out
     assert whole.status == validated  # 2 when calibration targets fail, as validate says
     (estimates / "stocks.csv").write_text("x\n")
     broken = run_cli(*argv)

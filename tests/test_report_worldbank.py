@@ -1,10 +1,11 @@
-"""The World Bank-LinkedIn page of the report, with and without the workbook.
+"""The worldbank stage and the World Bank-LinkedIn page, with and without the workbook.
 
 With the workbook (the loader's resolution: ``$WORLDBANK_TALENT_MIGRATION_XLSX``, then the
-shared data folder) the notebook runs alone and must write its figures and tables; the
-test skips when the workbook is absent, unless ``REQUIRE_WORLDBANK=1`` (as in CI). Without
-it, or with a file that is not the expected release, the page becomes a note on how to
-get the file and the other notebooks are built as usual; these tests always run.
+shared data folder) the stage writes its tables and the page, run alone, must write its
+figures and tables from them; these tests skip when the workbook is absent, unless
+``REQUIRE_WORLDBANK=1`` (as in CI). Without it, or with a file that is not the expected
+release, the stage records why and the page becomes a note on how to get the file, the
+other notebooks built as usual; these tests always run.
 
 The notebook reads no estimates: ``run_reports`` needs only the estimates manifest (for
 the other pages' data kind), so a one-line manifest stands in for an estimation run.
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -24,6 +27,8 @@ from output_sets import seal_clean, seal_estimates
 
 from analysis import config
 from analysis.cli import build_parser
+from analysis.errors import ArgumentError, StageInputError
+from analysis.realdata.stage import run_worldbank
 from analysis.report import worldbank as wb
 from analysis.report.run import NOTEBOOKS_DIR, run_reports
 from analysis.sources.worldbank import CATALOG, FILENAME, SHA256
@@ -67,9 +72,9 @@ def _assert_clean(page: Path) -> None:
 
 
 def _mini_notebook(path: Path, code: str, *, worldbank: bool = False) -> Path:
-    """A notebook with the report's parameters (and ``worldbank_path`` if asked)."""
+    """A notebook with the report's parameters (and ``worldbank_dir`` if asked)."""
     params = 'estimates_dir = ""\nprocessed_dir = ""\nreports_dir = ""\ndata_kind = ""' + (
-        '\nworldbank_path = ""' if worldbank else ""
+        '\nworldbank_dir = ""' if worldbank else ""
     )
     nb = nbformat.v4.new_notebook(
         cells=[
@@ -97,17 +102,25 @@ def estimates(tmp_path_factory) -> Path:
 
 # --------------------------------------------------------------------------- with the file
 @pytest.fixture(scope="module")
-def built(estimates, tmp_path_factory) -> tuple[Path, dict[str, list[Path]]]:
-    _, problem = wb.workbook_problem()
-    if problem is not None:
+def stage(tmp_path_factory) -> Path:
+    """The worldbank stage's folder, from the workbook where the loader looks."""
+    folder = tmp_path_factory.mktemp("worldbank")
+    manifest = run_worldbank(folder)
+    if not manifest["available"]:
+        problem = manifest["unavailable"]
         if os.environ.get("REQUIRE_WORLDBANK") == "1":
             pytest.fail(f"REQUIRE_WORLDBANK=1 but the workbook cannot be used: {problem}")
         pytest.skip(
             f"World Bank-LinkedIn workbook not usable ({problem}); set "
             f"{config.WORLDBANK_ENV_VAR} to its path to run these tests"
         )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def built(estimates, stage, tmp_path_factory) -> tuple[Path, dict[str, list[Path]]]:
     reports = tmp_path_factory.mktemp("reports")
-    written = run_reports(estimates, estimates, reports, notebooks=[NOTEBOOK])
+    written = run_reports(estimates, estimates, reports, notebooks=[NOTEBOOK], worldbank_dir=stage)
     return reports, written
 
 
@@ -150,9 +163,27 @@ def test_tables_hold_the_numbers_of_the_file(built):
     assert (reports / "tables" / "worldbank_gravity.tex").read_text().startswith("\\begin{table}")
 
 
-def test_a_second_run_writes_the_same_tables_and_figures(built, estimates, tmp_path):
+def test_the_stage_writes_the_same_bytes_whatever_the_hash_seed(stage, tmp_path):
+    """The fits run in a child with a fixed hash seed: runs of the stage under hash
+    seeds 1 and 2 (pyfixest's fixed-effect order follows it) write the same files."""
+    for seed in ("1", "2"):
+        out = str(tmp_path / seed)
+        code = f"from analysis.realdata.stage import run_worldbank; run_worldbank({out!r})"
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    names = sorted(p.name for p in stage.iterdir())
+    assert len(names) > 10
+    for seed in ("1", "2"):
+        assert sorted(p.name for p in (tmp_path / seed).iterdir()) == names
+        differ = [
+            n for n in names if (tmp_path / seed / n).read_bytes() != (stage / n).read_bytes()
+        ]
+        assert not differ, (seed, differ)
+
+
+def test_a_second_run_writes_the_same_tables_and_figures(built, estimates, stage, tmp_path):
     reports, _ = built
-    run_reports(estimates, estimates, tmp_path / "again", notebooks=[NOTEBOOK])
+    run_reports(estimates, estimates, tmp_path / "again", notebooks=[NOTEBOOK], worldbank_dir=stage)
     for folder in ("tables", "figures"):
         names = sorted(p.name for p in (reports / folder).iterdir())
         assert names == sorted(p.name for p in (tmp_path / "again" / folder).iterdir())
@@ -205,12 +236,10 @@ def missing(estimates, tmp_path_factory) -> tuple[Path, dict[str, list[Path]]]:
         'print("other page built")',
     )
     reports = root / "reports"
+    manifest = run_worldbank(root / "worldbank", root / "no-such-folder" / FILENAME)
+    assert manifest["available"] is False and manifest["outputs"] == {}
     written = run_reports(
-        estimates,
-        estimates,
-        reports,
-        notebooks=[other, NOTEBOOK],
-        worldbank_path=root / "no-such-folder" / FILENAME,
+        estimates, estimates, reports, notebooks=[other, NOTEBOOK], worldbank_dir=root / "worldbank"
     )
     return reports, written
 
@@ -229,7 +258,7 @@ def test_missing_workbook_gives_a_note_on_how_to_get_it(missing):
         FILENAME,
         SHA256,
         config.WORLDBANK_ENV_VAR,
-        "--worldbank",
+        "python -m analysis worldbank --workbook",
         str(wb.default_path()),
         "CC BY 3.0 IGO",
     ):
@@ -251,9 +280,12 @@ def test_missing_workbook_leaves_other_notebooks_alone(missing):
 def test_wrong_release_gives_a_note_without_starting_a_kernel(estimates, tmp_path):
     fake = tmp_path / FILENAME
     fake.write_bytes(b"not the workbook")
+    manifest = run_worldbank(tmp_path / "worldbank", fake)
+    assert manifest["unavailable"]["kind"] == "ChecksumMismatchError"
     written = run_reports(
-        estimates, estimates, tmp_path / "reports", notebooks=[NOTEBOOK], worldbank_path=fake
-    )
+        estimates, estimates, tmp_path / "reports", notebooks=[NOTEBOOK],
+        worldbank_dir=tmp_path / "worldbank",
+    )  # fmt: skip
     page = tmp_path / "reports" / PAGE
     assert written["notes"] == [page]
     text = page.read_text()
@@ -261,43 +293,48 @@ def test_wrong_release_gives_a_note_without_starting_a_kernel(estimates, tmp_pat
     _assert_clean(page)
 
 
-def test_loader_error_inside_the_notebook_also_gives_the_note(estimates, tmp_path, monkeypatch):
-    """If the checks pass but loading fails (a TalentMigrationError in the kernel), the
-    page is the note too; any other failure still stops the report."""
-    monkeypatch.setattr(wb, "workbook_problem", lambda path: (tmp_path / FILENAME, None))
-    raising = _mini_notebook(
-        tmp_path / "wb_like.ipynb",
-        "from analysis.sources.worldbank import WorkbookValueError\n"
-        "raise WorkbookValueError(\"sheet 'Skill Migration': duplicate keys\")",
-        worldbank=True,
-    )
-    written = run_reports(estimates, estimates, tmp_path / "reports", notebooks=[raising])
-    page = tmp_path / "reports" / "html" / "wb_like.html"
-    assert written["notes"] == [page]
-    text = page.read_text()
-    assert "could not be read" in text and "duplicate keys" in text
-    _assert_clean(page)
+def test_a_stage_run_without_the_file_removes_the_old_tables(stage, tmp_path):
+    folder = tmp_path / "worldbank"
+    folder.mkdir()
+    (folder / "key_numbers.csv").write_text("old\n")
+    run_worldbank(folder, tmp_path / "none.xlsx")
+    assert sorted(p.name for p in folder.iterdir()) == ["worldbank_manifest.json"]
 
+
+def test_the_page_needs_the_stage_folder_whole(estimates, stage, tmp_path):
+    with pytest.raises(ArgumentError, match="python -m analysis worldbank"):
+        run_reports(estimates, estimates, tmp_path / "r1", notebooks=[NOTEBOOK])
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for path in stage.iterdir():
+        (broken / path.name).write_bytes(path.read_bytes())
+    (broken / "key_numbers.csv").write_text("edited\n")
+    with pytest.raises(StageInputError, match=r"key_numbers\.csv changed"):
+        run_reports(
+            estimates, estimates, tmp_path / "r2", notebooks=[NOTEBOOK], worldbank_dir=broken
+        )
+    assert not (tmp_path / "r2" / "notebooks").exists()  # no kernel started
+
+
+def test_a_failing_page_stops_the_report(estimates, stage, tmp_path):
     broken = _mini_notebook(tmp_path / "wb_bug.ipynb", "1 / 0", worldbank=True)
     with pytest.raises(pm.PapermillExecutionError, match="ZeroDivisionError"):
-        run_reports(estimates, estimates, tmp_path / "reports2", notebooks=[broken])
+        run_reports(estimates, estimates, tmp_path / "reports", notebooks=[broken],
+                    worldbank_dir=stage)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- pieces
-def test_is_workbook_error_knows_the_loader_errors():
-    for name in ("TalentMigrationError", "WorkbookNotFoundError", "ChecksumMismatchError"):
-        assert wb.is_workbook_error(name)
-    for name in ("ValueError", "FileNotFoundError", "KeyError"):
-        assert not wb.is_workbook_error(name)
-
-
 def test_note_escapes_markdown_and_html():
     note = wb.unavailable_note("WorkbookNotFoundError", "not found at /a_b/<x>*.xlsx")
     assert r"/a\_b/&lt;x&gt;\*.xlsx" in note
     assert "Error" not in note
 
 
-def test_report_cli_takes_a_workbook_path():
-    args = build_parser().parse_args(["report", "--worldbank", "some/file.xlsx"])
-    assert args.worldbank == Path("some/file.xlsx")
-    assert build_parser().parse_args(["report"]).worldbank is None
+def test_cli_takes_the_stage_folder_and_the_workbook(tmp_path):
+    args = build_parser().parse_args(["worldbank", "--workbook", "some/file.xlsx"])
+    assert args.workbook == Path("some/file.xlsx")
+    assert build_parser().parse_args(["report"]).worldbank == config.DATA_WORLDBANK
+    from hostile import assert_user_error, run_cli
+
+    run = run_cli("report", "--worldbank", "some/file.xlsx", "--out", tmp_path / "r")
+    assert_user_error(run, "is the workbook", "python -m analysis worldbank --workbook")

@@ -92,13 +92,13 @@ def test_all_builds_the_reports_when_targets_fail_and_exits_non_zero(monkeypatch
 
     calls = []
     for stage, status in [("synth", 0), ("inspect", 0), ("clean", 0), ("estimate", 0),
-                          ("validate", 2), ("report", 0)]:  # fmt: skip
+                          ("validate", 2), ("worldbank", 0), ("report", 0)]:  # fmt: skip
         monkeypatch.setattr(
             cli, f"_run_{stage}", lambda args, stage=stage, status=status: calls.append(stage)
             or status
         )  # fmt: skip
     assert cli.main(["all"]) == 2
-    assert calls == ["synth", "inspect", "clean", "estimate", "validate", "report"]
+    assert calls == ["synth", "inspect", "clean", "estimate", "validate", "worldbank", "report"]
     assert "calibration targets fail" in capsys.readouterr().err
 
 

@@ -49,7 +49,12 @@ from analysis.realdata.inference import (
 from analysis.sources.published import get_figure, load_published_figures
 from analysis.sources.worldbank import TalentMigration
 
-__all__ = ["CompensationMobility", "compensation_mobility_link", "premium_points"]
+__all__ = [
+    "CompensationMobility",
+    "compensation_mobility_link",
+    "compensation_mobility_tests",
+    "premium_points",
+]
 
 MIGRATION = "ai_net_per_10k_skill_members"
 PREMIUM = "premium_pct"
@@ -227,4 +232,31 @@ def _note(res: CompensationMobility) -> str:
         "any country trait that raises both pay and attractiveness (language, size of the AI "
         "sector, firm structure) would produce the same slope. Read it as consistent with the "
         "BOK's story or not, never as a test of it."
+    )
+
+
+def compensation_mobility_tests(link: CompensationMobility) -> pd.DataFrame:
+    """One row: the fitted line (intercept, slope), the slope's classical SE and p, the
+    permutation and wild bootstrap p-values with their numbers of draws, and the range
+    of the slope leaving one country out."""
+    perm, wild = link.permutation, link.wild_bootstrap
+    if perm is None or wild is None:
+        raise ValueError("the compensation-mobility result has no small-sample tests")
+    loo = link.points["slope_without"].dropna()
+    return pd.DataFrame(
+        {
+            "measure": [link.measure],
+            "countries": [link.nobs],
+            "distinct_premiums": [int(link.points[PREMIUM].nunique())],
+            "intercept": [float(link.params["Intercept"])],
+            "slope": [link.slope],
+            "std_error": [float(link.std_errors[PREMIUM])],
+            "classical_p": [float(link.pvalues[PREMIUM])],
+            "permutation_p": [perm.p_value],
+            "permutations": [perm.n_draws],
+            "wild_bootstrap_p": [wild.p_value],
+            "sign_vectors": [wild.n_draws],
+            "slope_leave_one_out_min": [float(loo.min())],
+            "slope_leave_one_out_max": [float(loo.max())],
+        }
     )

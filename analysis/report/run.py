@@ -7,14 +7,13 @@ copies go to ``reports/notebooks/``, HTML pages to ``reports/html/``; figures (P
 PDF) and tables (CSV and LaTeX) that the notebooks save go to ``reports/figures/`` and
 ``reports/tables/``; ``reports/index.html`` links them all.
 
-A notebook whose ``parameters`` cell defines ``worldbank_path`` needs the World
-Bank-LinkedIn workbook, which is not in the repository. Before running it,
-:func:`run_reports` makes the loader's existence and checksum checks
-(:func:`analysis.report.worldbank.workbook_problem`, no kernel started). If the workbook
-cannot be used, or if the notebook itself fails with the loader's error
-(``TalentMigrationError`` or a subclass), its page becomes a note saying what is
+A notebook declares the other stages' folders it reads by defining them in its
+``parameters`` cell: ``validation_dir`` (the validate stage's) and ``worldbank_dir`` (the
+worldbank stage's, :mod:`analysis.realdata.stage`); :func:`run_reports` checks each
+folder is whole before any kernel starts. When the worldbank stage found no usable
+workbook (its manifest says so), the World Bank page becomes a note saying what is
 missing and how to get the file (:func:`~analysis.report.worldbank.unavailable_note`),
-and the other notebooks run as usual.
+without starting a kernel, and the other notebooks run as usual.
 """
 
 from __future__ import annotations
@@ -22,9 +21,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -32,6 +29,7 @@ import papermill as pm
 from nbconvert import HTMLExporter
 
 from analysis import config
+from analysis.child_processes import reproducible_children
 from analysis.errors import ArgumentError, StageInputError
 from analysis.io import write_atomic
 from analysis.output_set import (
@@ -41,6 +39,7 @@ from analysis.output_set import (
     verify_clean_output,
     verify_estimates,
     verify_validation,
+    verify_worldbank,
 )
 from analysis.report import worldbank as wb
 
@@ -51,8 +50,8 @@ NOTEBOOKS_DIR: Path = config.PACKAGE_DIR / "notebooks"
 #: Most notebook kernels :func:`run_reports` runs at once (one per core up to this).
 MAX_KERNELS: int = 4
 
-WORLDBANK_PARAMETER: str = "worldbank_path"
-"""A notebook that takes this parameter needs the World Bank-LinkedIn workbook."""
+WORLDBANK_PARAMETER: str = "worldbank_dir"
+"""A notebook that takes this parameter reads the worldbank stage's folder."""
 
 
 VALIDATION_PARAMETER: str = "validation_dir"
@@ -85,37 +84,6 @@ def notebook_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
                 if line.startswith("# "):
                     return line[2:].strip()
     return fallback
-
-
-#: Environment of the notebook kernels. pyfixest orders some of a model's parts by
-#: iterating over sets of strings, whose order follows the hash seed, and the last
-#: digits of a fit follow that order: a fixed seed makes the reports' numbers the same
-#: on every run. The kernels run side by side on the cores, so BLAS and numba run on
-#: one thread each (threads on top of the processes oversubscribe the cores), which
-#: also keeps their sums in the same order on any machine.
-KERNEL_ENVIRONMENT: dict[str, str] = {
-    "PYTHONHASHSEED": "0",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "NUMBA_NUM_THREADS": "1",
-}
-
-
-@contextmanager
-def kernel_environment() -> Iterator[None]:
-    """Start kernels (child processes) with :data:`KERNEL_ENVIRONMENT`, then restore the
-    environment."""
-    before = {name: os.environ.get(name) for name in KERNEL_ENVIRONMENT}
-    os.environ.update(KERNEL_ENVIRONMENT)
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def check_validation_input(validation_dir: Path, estimates_dir: Path) -> None:
@@ -169,7 +137,7 @@ def run_reports(
     processed_dir: str | Path,
     reports_dir: str | Path,
     notebooks: list[Path] | None = None,
-    worldbank_path: str | Path | None = None,
+    worldbank_dir: str | Path | None = None,
     validation_dir: str | Path | None = None,
     index: bool = True,
 ) -> dict[str, list[Path]]:
@@ -183,10 +151,10 @@ def run_reports(
         Where ``notebooks/``, ``html/``, ``figures/``, ``tables/`` and ``index.html`` go.
     notebooks
         The notebooks to run (default: every ``analysis/notebooks/*.ipynb``, in name order).
-    worldbank_path
-        The World Bank-LinkedIn workbook (default ``None``: the loader's resolution,
-        ``$WORLDBANK_TALENT_MIGRATION_XLSX`` then the shared data folder). If it cannot be
-        used, the notebooks that need it become notes and the rest run as usual.
+    worldbank_dir
+        The worldbank stage's folder, needed by the notebooks whose ``parameters`` cell
+        defines :data:`WORLDBANK_PARAMETER`. If the stage found no usable workbook,
+        those notebooks become notes and the rest run as usual.
     validation_dir
         The validate stage's folder, needed by the notebooks whose ``parameters`` cell
         defines :data:`VALIDATION_PARAMETER` (the validation page); checked to be whole
@@ -208,7 +176,7 @@ def run_reports(
     )
     notebooks = notebooks or sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
     declared = {nb: pm.inspect_notebook(str(nb)) for nb in notebooks}
-    validation: dict[str, object] = {}
+    folders: dict[str, object] = {}
     if any(VALIDATION_PARAMETER in d for d in declared.values()):
         if validation_dir is None:
             raise ArgumentError(
@@ -217,50 +185,42 @@ def run_reports(
             )
         validation_dir = Path(validation_dir).resolve()
         check_validation_input(validation_dir, estimates_dir)
-        validation[VALIDATION_PARAMETER] = str(validation_dir)
+        folders[VALIDATION_PARAMETER] = str(validation_dir)
+    unavailable = None  # the worldbank stage's reason, when it found no workbook
+    if any(WORLDBANK_PARAMETER in d for d in declared.values()):
+        if worldbank_dir is None:
+            raise ArgumentError(
+                "the World Bank page needs the worldbank stage's folder: run "
+                "`python -m analysis worldbank` and pass its folder (--worldbank)"
+            )
+        worldbank_dir = Path(worldbank_dir).resolve()
+        unavailable = verify_worldbank(worldbank_dir).get("unavailable")
+        folders[WORLDBANK_PARAMETER] = str(worldbank_dir)
     parameters: dict[str, object] = {
         "estimates_dir": str(estimates_dir),
         "processed_dir": str(processed_dir),
         "reports_dir": str(reports_dir),
         "data_kind": data_kind(estimates_dir),
         **synthetic_settings(processed_dir),
-        **validation,
+        **folders,
     }
-    needs = {nb: WORLDBANK_PARAMETER in declared[nb] for nb in notebooks}
-    workbook = (
-        wb.workbook_problem(worldbank_path)  # checked once, no kernel started
-        if any(needs.values())
-        else (None, None)
-    )
 
     def execute(nb: Path) -> tuple[Path, bool]:
         """Run ``nb`` into the reports tree, or write its note; the executed copy's path
         and whether it is a note."""
         out = reports_dir / "notebooks" / nb.name
         out.parent.mkdir(parents=True, exist_ok=True)
-        note = None
-        if needs[nb]:
-            path, problem = workbook
-            if problem is None:
-                note = _execute(
-                    nb,
-                    out,
-                    reports_dir,
-                    {**parameters, WORLDBANK_PARAMETER: str(path)},
-                    declared[nb],
-                )
-            else:
-                note = wb.unavailable_note(type(problem).__name__, str(problem))
-        else:
-            _execute(nb, out, reports_dir, parameters, declared[nb])
-        if note is not None:
+        if unavailable is not None and WORLDBANK_PARAMETER in declared[nb]:
+            note = wb.unavailable_note(unavailable["kind"], unavailable["message"])
             write_note_notebook(nb, out, note)
-        return out, note is not None
+            return out, True
+        _execute(nb, out, reports_dir, parameters, declared[nb])
+        return out, False
 
     # each notebook runs in its own kernel, one process each: side by side, they take
     # about the time of the longest pair instead of the sum
     workers = max(1, min(len(notebooks), os.cpu_count() or 1, MAX_KERNELS))
-    with kernel_environment(), ThreadPoolExecutor(workers) as pool:
+    with reproducible_children(), ThreadPoolExecutor(workers) as pool:
         runs = list(pool.map(execute, notebooks))
     executed, pages, notes = [out for out, _ in runs], [], []
     for nb, (out, is_note) in zip(notebooks, runs, strict=True):
@@ -305,26 +265,18 @@ def write_report_index(reports_dir: str | Path, notebooks: list[Path] | None = N
 
 def _execute(
     nb: Path, out: Path, cwd: Path, parameters: dict[str, object], declared: dict[str, object]
-) -> str | None:
-    """Run ``nb`` into ``out``. A notebook that needs the workbook and fails with the
-    loader's error gives the note that replaces it; any other failure propagates.
-    Only the parameters the notebook ``declared`` (:func:`papermill.inspect_notebook`)
-    are passed."""
+) -> None:
+    """Run ``nb`` into ``out``, passing only the parameters the notebook ``declared``
+    (:func:`papermill.inspect_notebook`); a failing cell propagates."""
     parameters = {k: v for k, v in parameters.items() if k in declared}
-    try:
-        pm.execute_notebook(
-            str(nb),
-            str(out),
-            kernel_name="python3",
-            progress_bar=False,
-            cwd=str(cwd),
-            parameters=parameters,
-        )
-    except pm.PapermillExecutionError as exc:
-        if WORLDBANK_PARAMETER in parameters and wb.is_workbook_error(exc.ename):
-            return wb.unavailable_note(exc.ename, exc.evalue)
-        raise
-    return None
+    pm.execute_notebook(
+        str(nb),
+        str(out),
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(cwd),
+        parameters=parameters,
+    )
 
 
 def write_index(reports_dir: Path, pages: list[Path], notes: list[Path] | None = None) -> Path:

@@ -1,19 +1,20 @@
 """The World Bank-LinkedIn page of the report: its figures, its tables and its notes.
 
-The analyses live in :mod:`analysis.realdata`; this module turns their results into what
+The analyses run in the ``worldbank`` stage (:mod:`analysis.realdata.stage`), which
+writes their tables as CSVs; this module turns those tables into what
 ``notebooks/04_world_bank.ipynb`` shows and saves (figures and tables prefixed
-``worldbank_``), and writes the note that replaces the page when the workbook is not
-available (:func:`workbook_problem`, :func:`unavailable_note`).
+``worldbank_``), and writes the note that replaces the page when the stage found no
+usable workbook (:func:`unavailable_note`).
 
 Every figure carries the credit the licence asks for (CC BY 3.0 IGO: LinkedIn Corporation
 and the World Bank).
 
 Examples
 --------
->>> from analysis.sources.worldbank import load_talent_migration
->>> from analysis.realdata import korea_ai_net_migration
->>> korea = korea_ai_net_migration(load_talent_migration())       # doctest: +SKIP
->>> fig = korea_ai_migration_figure(korea)                         # doctest: +SKIP
+>>> import pandas as pd
+>>> tables = read_tables("data/worldbank")                          # doctest: +SKIP
+>>> fig = korea_ai_migration_figure(tables["korea_ai_net_migration"],
+...                                 tables["korea_ai_agreement"])   # doctest: +SKIP
 >>> unavailable_note("WorkbookNotFoundError", "not found at /x.xlsx").startswith("**Data")
 True
 """
@@ -21,31 +22,22 @@ True
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from analysis import config
-from analysis.estimate.results import RegressionResult
-from analysis.realdata.common import COUNTRY_VALUE, ModelSet
-from analysis.realdata.compensation import MIGRATION, PREMIUM, CompensationMobility
-from analysis.realdata.korea import AI_INDEX, BOK, WORLDBANK, KoreaAIMigration
-from analysis.realdata.skills import TERM, SkillComparison
+from analysis.output_set import WORLDBANK_MANIFEST
+from analysis.realdata.common import COUNTRY_VALUE
+from analysis.realdata.compensation import MIGRATION, PREMIUM
+from analysis.realdata.korea import AI_INDEX, BOK, WORLDBANK
+from analysis.realdata.skills import TERM
 from analysis.report import figures, style
-from analysis.sources.worldbank import (
-    CATALOG,
-    FILENAME,
-    LICENCE,
-    SHA256,
-    TalentMigration,
-    TalentMigrationError,
-    TalentMigrationMetadata,
-    default_path,
-    locate_workbook,
-)
+from analysis.sources.worldbank import CATALOG, FILENAME, LICENCE, SHA256, default_path
 
 if TYPE_CHECKING:
     from IPython.display import Image
@@ -58,18 +50,15 @@ __all__ = [
     "caption",
     "compensation_mobility_figure",
     "compensation_mobility_table",
-    "compensation_mobility_tests",
     "data_shown",
     "gravity_table",
-    "is_workbook_error",
-    "key_numbers",
     "korea_ai_migration_figure",
     "korea_ai_migration_table",
     "korea_bilateral_figure",
     "korea_bilateral_table",
+    "read_tables",
     "save_figure",
     "unavailable_note",
-    "workbook_problem",
 ]
 
 CREDIT: str = (
@@ -88,43 +77,14 @@ _SHORT = {
 }
 
 
-# --------------------------------------------------------------------------- availability
-def workbook_problem(
-    path: str | Path | None = None,
-) -> tuple[Path | None, TalentMigrationError | None]:
-    """Can the page be built? The loader's existence and checksum checks, without parsing.
-
-    Parameters
-    ----------
-    path
-        The workbook (``None``: the loader's resolution, environment variable then default).
-
-    Returns
-    -------
-    (Path or None, TalentMigrationError or None)
-        The absolute path of a usable workbook and ``None``; or ``None`` and the error the
-        loader would raise. A file that passes is byte-identical to the release the loader
-        is tested against, so loading it cannot fail on a missing sheet or column.
-    """
-    try:
-        resolved, _ = locate_workbook(path)
-    except TalentMigrationError as exc:
-        return None, exc
-    return resolved.resolve(), None
-
-
-def is_workbook_error(name: str) -> bool:
-    """Is ``name`` the class name of :class:`TalentMigrationError` or one of its subclasses?
-
-    Used on a failed notebook, whose exception is known only by its name.
-    """
-    pending: list[type] = [TalentMigrationError]
-    while pending:
-        cls = pending.pop()
-        if cls.__name__ == name:
-            return True
-        pending.extend(cls.__subclasses__())
-    return False
+# --------------------------------------------------------------------------- inputs
+def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """The worldbank stage's tables in ``folder``, by name (the manifest's files)."""
+    manifest = json.loads((Path(folder) / WORLDBANK_MANIFEST).read_text())
+    return {
+        Path(name).stem: pd.read_csv(Path(folder) / name, float_precision="round_trip")
+        for name in sorted(manifest["outputs"])
+    }
 
 
 _PROBLEMS: dict[str, str] = {
@@ -145,7 +105,8 @@ def _md(text: str) -> str:
 
 
 def unavailable_note(kind: str, message: str) -> str:
-    """The Markdown note that replaces the World Bank page when the workbook cannot be used.
+    """The Markdown note that replaces the World Bank page when the worldbank stage found
+    no usable workbook (its manifest's ``unavailable`` entry).
 
     Parameters
     ----------
@@ -177,47 +138,48 @@ def unavailable_note(kind: str, message: str) -> str:
             f"{_md(CATALOG)}. Licence {LICENCE}: attribute LinkedIn Corporation and the World "
             "Bank. Do not commit a copy to the repository.",
             f"2. Check that its SHA-256 is `{SHA256}` (`sha256sum {FILENAME}`).",
-            "3. Put it where the report looks, one of:",
+            "3. Put it where the worldbank stage looks, one of:",
             f"    - the default location `{default_path()}`;",
             f"    - anywhere, named by the environment variable `{env}` "
             f"(`export {env}=/path/to/{FILENAME}`);",
-            f"    - anywhere, given to the report stage: `python -m analysis report "
-            f"--worldbank /path/to/{FILENAME}` (in Python: "
-            "`run_reports(..., worldbank_path=...)`).",
-            "4. Build the reports again: `python -m analysis report`.",
+            f"    - anywhere, given to the stage: `python -m analysis worldbank "
+            f"--workbook /path/to/{FILENAME}` (in Python: "
+            "`analysis.realdata.stage.run_worldbank(out, workbook)`).",
+            "4. Run the stage and build the reports again: `make all` (or `python -m "
+            "analysis worldbank`, then `python -m analysis report`).",
         ]
     )
 
 
 # --------------------------------------------------------------------------- text
-def data_shown(tm: TalentMigration | TalentMigrationMetadata, pipeline_kind: str = "") -> str:
+def data_shown(manifest: dict[str, Any], pipeline_kind: str = "") -> str:
     """The first cell's Markdown: what data the page shows, its licence and provenance.
 
     Parameters
     ----------
-    tm
-        The loaded workbook (or its metadata).
+    manifest
+        The worldbank stage's manifest (the workbook's name, checksum, years, licence).
     pipeline_kind
         The kind of data the *other* pages show (``synthetic`` or ``real``), to say that
         this page does not use it.
     """
-    meta = tm.metadata if isinstance(tm, TalentMigration) else tm
+    book = manifest["workbook"]
     others = (
         f" It does not use the {pipeline_kind} Revelio-layout data of the other pages."
         if pipeline_kind
         else ""
     )
-    check = "matches" if meta.verified else "was not checked against"
-    years = f"{min(meta.years)}-{max(meta.years)}"
+    check = "matches" if book["verified"] else "was not checked against"
+    years = f"{min(book['years'])}-{max(book['years'])}"
     return (
         '**Data shown: real (World Bank-LinkedIn "Digital Data for Development: Talent '
         f'Migration", {years}, public LinkedIn aggregates)**, beside published figures '
         f"(Bank of Korea, Stanford AI Index) from the registry.{others}\n\n"
-        f"Attribution: {_md(meta.attribution)}. Licence {meta.licence}: the figures and tables "
-        "of this page credit LinkedIn Corporation and the World Bank. Downloaded from the "
-        f"{_md(meta.source)}.\n\n"
-        f"File read: `{meta.path}`; its SHA-256 `{meta.sha256[:16]}...` {check} the release "
-        "this package was written against."
+        f"Attribution: {_md(manifest['attribution'])}. Licence {manifest['licence']}: the "
+        "figures and tables of this page credit LinkedIn Corporation and the World Bank. "
+        f"Downloaded from the {_md(manifest['source'])}.\n\n"
+        f"File read: `{book['file']}`; its SHA-256 `{book['sha256'][:16]}...` {check} the "
+        "release this package was written against."
     )
 
 
@@ -240,25 +202,26 @@ def _credit(fig: plt.Figure) -> None:
 
 
 # --------------------------------------------------------------------------- Korea
-def korea_ai_migration_table(korea: KoreaAIMigration) -> pd.DataFrame:
-    """One row per year and source: value, unit, direction and whether the signs agree."""
+def korea_ai_migration_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per year and source: value, unit, direction and whether the signs agree
+    (from the stage's ``korea_ai_net_migration`` table)."""
     columns = ["year", "source", "value", "unit", "direction", "agrees_with_other_sources"]
-    table = korea.table[columns].copy()
+    table = table[columns].copy()
     table["source"] = table["source"].map(_SHORT).fillna(table["source"])
     return table.sort_values(["year", "source"], ignore_index=True)
 
 
-def korea_ai_migration_figure(korea: KoreaAIMigration) -> plt.Figure:
+def korea_ai_migration_figure(table: pd.DataFrame, agreement: pd.DataFrame) -> plt.Figure:
     """Korea's AI net migration by year (World Bank-LinkedIn) above a strip of directions.
 
     Top: the workbook's values, per 10,000 LinkedIn members in Korea holding AI skills.
     Bottom: the direction each source gives, year by year (down: net outflow, up: net
     inflow), with the Stanford AI Index values written beside its markers (their unit,
     per 10,000 of *all* members, is not the workbook's); years where the sources'
-    signs disagree are shaded.
+    signs disagree are shaded. ``table`` and ``agreement`` are the stage's
+    ``korea_ai_net_migration`` and ``korea_ai_agreement`` tables.
     """
     style.apply()
-    table = korea.table
     fig, (top, strip) = plt.subplots(
         2, 1, sharex=True, figsize=(7.0, 5.0), gridspec_kw={"height_ratios": [3, 1.4]}
     )
@@ -297,7 +260,7 @@ def korea_ai_migration_figure(korea: KoreaAIMigration) -> plt.Figure:
                     ha="center",
                     fontsize=7,
                 )
-    for year in korea.agreement.loc[~korea.agreement["agree"], "year"]:
+    for year in agreement.loc[~agreement["agree"].astype(bool), "year"]:
         for ax in (top, strip):
             ax.axvspan(year - 0.5, year + 0.5, color=style.PUBLISHED, alpha=0.08, lw=0)
     strip.set_yticks(range(len(sources)), [_SHORT[s] for s in sources], fontsize=8)
@@ -324,8 +287,9 @@ def korea_ai_migration_figure(korea: KoreaAIMigration) -> plt.Figure:
 
 
 # --------------------------------------------------------------------------- skills
-def ai_vs_other_skills_table(skills: SkillComparison) -> pd.DataFrame:
-    """The Korea x AI coefficient under each clustering, with the placebo p-value."""
+def ai_vs_other_skills_table(tidy: pd.DataFrame) -> pd.DataFrame:
+    """The Korea x AI coefficient under each clustering, with the placebo p-value (from
+    the stage's ``ai_vs_other_skills`` table)."""
     columns = [
         "model",
         "term",
@@ -339,30 +303,33 @@ def ai_vs_other_skills_table(skills: SkillComparison) -> pd.DataFrame:
         "ri_p_value",
         "ri_countries",
     ]
-    return skills.tidy()[columns]
+    return tidy[columns]
 
 
-def ai_placebo_table(skills: SkillComparison) -> pd.DataFrame:
+def ai_placebo_table(placebo: pd.DataFrame) -> pd.DataFrame:
     """Every country's AI x country coefficient (the placebo distribution), smallest first."""
-    return skills.placebo[["iso3", "estimate", "abs_rank", "is_target"]].reset_index(drop=True)
+    return placebo[["iso3", "estimate", "abs_rank", "is_target"]].reset_index(drop=True)
 
 
-def ai_placebo_figure(skills: SkillComparison) -> plt.Figure:
+def ai_placebo_figure(placebo: pd.DataFrame, tidy: pd.DataFrame) -> plt.Figure:
     """Korea's AI coefficient among the same coefficient for every country.
 
     Each point is one country's ``country x AI`` difference in differences (net migrants
     per 10,000 skill holders, country-year and skill-year fixed effects); Korea's is
     marked with its 95% interval clustered by country. The randomization p-value is the
-    share of countries at least as far from zero.
+    share of countries at least as far from zero. ``placebo`` and ``tidy`` are the
+    stage's ``ai_vs_other_skills_placebo`` and ``ai_vs_other_skills`` tables (the first
+    model of ``tidy`` is the headline).
     """
     style.apply()
-    placebo = skills.placebo.sort_values("estimate", ignore_index=True)
-    target = placebo[placebo["is_target"]]
+    placebo = placebo.sort_values("estimate", ignore_index=True)
+    is_target = placebo["is_target"].astype(bool)
+    target = placebo[is_target]
     fig, ax = plt.subplots()
-    others = placebo[~placebo["is_target"]]
+    others = placebo[~is_target]
     ax.scatter(others.index, others["estimate"], color=_OTHER, s=16, label="other countries")
-    main = skills.main
-    b, se = float(main.params[TERM]), float(main.std_errors[TERM])
+    main = tidy[tidy["term"] == TERM].iloc[0]
+    b, se, ri_p_value = float(main["estimate"]), float(main["std_error"]), main["ri_p_value"]
     ax.errorbar(
         target.index,
         target["estimate"],
@@ -386,7 +353,7 @@ def ai_placebo_figure(skills: SkillComparison) -> plt.Figure:
     ax.set_ylabel("AI minus other skills, relative to\nother countries (net per 10,000 holders)")
     ax.set_title(
         f"AI vs other skills: {target['iso3'].item()} among {len(placebo)} countries "
-        f"(placebo p = {skills.ri_p_value:.2f})"
+        f"(placebo p = {ri_p_value:.2f})"
     )
     ax.legend(loc="upper left", fontsize=8)
     _credit(fig)
@@ -394,8 +361,9 @@ def ai_placebo_figure(skills: SkillComparison) -> plt.Figure:
 
 
 # --------------------------------------------------------------------------- compensation
-def compensation_mobility_table(link: CompensationMobility) -> pd.DataFrame:
-    """The six points: published premium, net AI migration, fit and leave-one-out slope."""
+def compensation_mobility_table(points: pd.DataFrame) -> pd.DataFrame:
+    """The six points: published premium, net AI migration, fit and leave-one-out slope
+    (from the stage's ``compensation_mobility_points`` table)."""
     columns = [
         "iso3",
         "country_name",
@@ -407,38 +375,18 @@ def compensation_mobility_table(link: CompensationMobility) -> pd.DataFrame:
         "residual",
         "slope_without",
     ]
-    return link.points[columns].reset_index(drop=True)
+    return points[columns].reset_index(drop=True)
 
 
-def compensation_mobility_tests(link: CompensationMobility) -> pd.DataFrame:
-    """One row: the slope, its classical SE and p, and the permutation and wild p-values."""
-    perm, wild = link.permutation, link.wild_bootstrap
-    if perm is None or wild is None:
-        raise ValueError("the compensation-mobility result has no small-sample tests")
-    loo = link.points["slope_without"].dropna()
-    return pd.DataFrame(
-        {
-            "measure": [link.measure],
-            "countries": [link.nobs],
-            "distinct_premiums": [int(link.points[PREMIUM].nunique())],
-            "slope": [link.slope],
-            "std_error": [float(link.std_errors[PREMIUM])],
-            "classical_p": [float(link.pvalues[PREMIUM])],
-            "permutation_p": [perm.p_value],
-            "permutations": [perm.n_draws],
-            "wild_bootstrap_p": [wild.p_value],
-            "sign_vectors": [wild.n_draws],
-            "slope_leave_one_out_min": [float(loo.min())],
-            "slope_leave_one_out_max": [float(loo.max())],
-        }
-    )
+def compensation_mobility_figure(points: pd.DataFrame, tests: pd.DataFrame) -> plt.Figure:
+    """Net AI migration against the published AI wage premium, six countries, OLS line.
 
-
-def compensation_mobility_figure(link: CompensationMobility) -> plt.Figure:
-    """Net AI migration against the published AI wage premium, six countries, OLS line."""
+    ``points`` and ``tests`` are the stage's ``compensation_mobility_points`` and
+    ``compensation_mobility_tests`` tables.
+    """
     style.apply()
-    points = link.points
-    perm, wild = link.permutation, link.wild_bootstrap
+    fit = tests.iloc[0]
+    slope = float(fit["slope"])
     fig, ax = plt.subplots()
     ax.scatter(points[PREMIUM], points[MIGRATION], color=style.ESTIMATE, s=36, zorder=3)
     for row in points.itertuples(index=False):
@@ -450,25 +398,18 @@ def compensation_mobility_figure(link: CompensationMobility) -> plt.Figure:
             fontsize=8,
         )
     grid = np.linspace(points[PREMIUM].min() - 1, points[PREMIUM].max() + 1, 50)
-    ax.plot(
-        grid,
-        float(link.params["Intercept"]) + link.slope * grid,
-        color=style.PUBLISHED,
-        label="OLS fit",
-    )
+    ax.plot(grid, float(fit["intercept"]) + slope * grid, color=style.PUBLISHED, label="OLS fit")
     ax.axhline(0, color="black", lw=0.8)
-    tests = (
-        f"slope {link.slope:.1f} per point of premium\n"
-        f"permutation p = {perm.p_value:.2f} ({perm.n_draws} permutations)\n"
-        if perm is not None
-        else ""
+    tests_text = (
+        f"slope {slope:.1f} per point of premium\n"
+        f"permutation p = {fit['permutation_p']:.2f} ({int(fit['permutations'])} permutations)\n"
+        f"wild bootstrap p = {fit['wild_bootstrap_p']:.2f} ({int(fit['sign_vectors'])} sign "
+        "vectors)"
     )
-    if wild is not None:
-        tests += f"wild bootstrap p = {wild.p_value:.2f} ({wild.n_draws} sign vectors)"
-    ax.text(0.02, 0.97, tests, transform=ax.transAxes, va="top", fontsize=8)
+    ax.text(0.02, 0.97, tests_text, transform=ax.transAxes, va="top", fontsize=8)
     ax.set_xlabel("AI wage premium, published by the BOK (Dec 2025, about 2024) (%)")
-    ax.set_ylabel(f"net AI migration, {link.measure}\n(per 10,000 AI-skill holders)")
-    ax.set_title(f"Pay and AI talent flows: {link.nobs} countries")
+    ax.set_ylabel(f"net AI migration, {fit['measure']}\n(per 10,000 AI-skill holders)")
+    ax.set_title(f"Pay and AI talent flows: {int(fit['countries'])} countries")
     ax.legend(loc="lower right")
     _credit(fig)
     return fig
@@ -520,8 +461,9 @@ def korea_bilateral_figure(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def gravity_table(gravity: ModelSet) -> pd.DataFrame:
-    """Every gravity model's coefficients (model, term, estimate, SE, p, interval, vcov)."""
+def gravity_table(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Every gravity model's coefficients (model, term, estimate, SE, p, interval, vcov),
+    from the stage's ``gravity_bilateral`` table."""
     columns = [
         "model",
         "term",
@@ -533,76 +475,4 @@ def gravity_table(gravity: ModelSet) -> pd.DataFrame:
         "nobs",
         "vcov",
     ]
-    return gravity.tidy()[columns]
-
-
-# --------------------------------------------------------------------------- summary
-def _coef(result: RegressionResult, term: str) -> tuple[float, float]:
-    return float(result.params[term]), float(result.std_errors[term])
-
-
-def key_numbers(
-    korea: KoreaAIMigration,
-    skills: SkillComparison,
-    link: CompensationMobility,
-    bilateral: pd.DataFrame,
-    gravity: ModelSet,
-) -> pd.DataFrame:
-    """The page's headline numbers, one row each: ``section, quantity, value, unit``.
-
-    Every value is read off the results passed in, so the table is what the page shows.
-    """
-    rows: list[tuple[str, str, float, str]] = []
-    wb = korea.table[korea.table["source"] == WORLDBANK]
-    unit_wb = "net per 10,000 LinkedIn members with AI skills in Korea"
-    for year, value in zip(wb["year"], wb["value"], strict=True):
-        rows.append(("Korea AI net migration", f"World Bank-LinkedIn {year}", value, unit_wb))
-    overlap = korea.agreement
-    rows.append(("Korea AI net migration", "years covered by two sources", len(overlap), "years"))
-    rows.append(
-        (
-            "Korea AI net migration",
-            "of which the signs agree",
-            int(overlap["agree"].sum()),
-            "years",
-        )
-    )
-    unit_did = "net per 10,000 skill holders"
-    for label, model in skills.models.items():
-        b, se = _coef(model, TERM)
-        if label == next(iter(skills.models)):
-            rows.append(("AI vs other skills", "Korea x AI coefficient", b, unit_did))
-        rows.append(("AI vs other skills", f"standard error ({model.vcov_type})", se, unit_did))
-    rows.append(("AI vs other skills", "placebo (randomization) p-value", skills.ri_p_value, ""))
-    rows.append(("AI vs other skills", "countries in the placebo", len(skills.placebo), ""))
-    tests = compensation_mobility_tests(link).iloc[0]
-    unit_slope = "net per 10,000 AI-skill holders per point of premium"
-    rows += [
-        ("Compensation-mobility link", "slope", tests["slope"], unit_slope),
-        ("Compensation-mobility link", "classical p-value", tests["classical_p"], ""),
-        ("Compensation-mobility link", "exact permutation p-value", tests["permutation_p"], ""),
-        ("Compensation-mobility link", "wild bootstrap p-value", tests["wild_bootstrap_p"], ""),
-        (
-            "Compensation-mobility link",
-            "slope leaving one country out: lowest",
-            tests["slope_leave_one_out_min"],
-            unit_slope,
-        ),
-        (
-            "Compensation-mobility link",
-            "slope leaving one country out: highest",
-            tests["slope_leave_one_out_max"],
-            unit_slope,
-        ),
-    ]
-    unit_bi = "Korea's net gain per 10,000 Korean LinkedIn members, mean over years"
-    for row in korea_bilateral_table(bilateral).head(5).itertuples(index=False):
-        rows.append(("Korea's partners", f"{row.partner_name}", row.mean, unit_bi))
-    head = gravity.models[next(iter(gravity.models))]
-    for term in ("log_distance", "base_upper_middle", "target_upper_middle"):
-        b, se = _coef(head, term)
-        rows.append(("Gravity (signed net flow)", term, b, f"SE {se:.3f} ({head.vcov_type})"))
-    ppml = gravity.models["abs_ppml"]
-    b, se = _coef(ppml, "log_distance")
-    rows.append(("Gravity (size of net flow, PPML)", "log_distance", b, f"SE {se:.3f}"))
-    return pd.DataFrame.from_records(rows, columns=["section", "quantity", "value", "unit"])
+    return tidy[columns]
