@@ -63,7 +63,8 @@ docs: setup
 	rm -rf docs/_build/api
 	$(VENV)/bin/pdoc --docformat numpy --no-show-source -o docs/_build/api \
 		analysis.estimate analysis.estimate.results analysis.estimate.checks \
-		analysis.estimate.samples analysis.estimate.mobility_model analysis.estimate.stage \
+		analysis.estimate.samples analysis.estimate.mobility_model \
+		analysis.estimate.specification analysis.estimate.stage \
 		analysis.errors analysis.config
 	test -f docs/_build/api/analysis/estimate.html
 

@@ -181,6 +181,10 @@ WORLDBANK_ENV_VAR: str = "WORLDBANK_TALENT_MIGRATION_XLSX"
 #: otherwise); beyond it DuckDB spills to disk. ``ANALYSIS_DUCKDB_MEMORY_LIMIT`` overrides.
 DUCKDB_MEMORY_LIMIT: str = os.environ.get("ANALYSIS_DUCKDB_MEMORY_LIMIT", "3GB")
 
+#: The country the Bank of Korea's note studies (ISO3): its premium, its AI workforce at
+#: home and abroad, its flows. Every stage that singles out one country uses this.
+FOCAL_COUNTRY: str = "KOR"
+
 #: Default seed of every random process in the package.
 DEFAULT_SEED: int = 20251205
 #: Default analysis window, inclusive (the BOK report covers 2010-2024).

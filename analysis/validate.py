@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.config import FOCAL_COUNTRY
 from analysis.io import write_atomic, write_frame_atomic
 from analysis.output_set import (
     ESTIMATES_MANIFEST,
@@ -89,7 +90,7 @@ def _premium_avg(est_dir: Path) -> Estimate:
 
 def _premium_skill(est_dir: Path, skill: str) -> Estimate:
     t = _csv(est_dir, "premium_by_skill")
-    row = t[(t["country"] == "KOR") & (t["skill"] == skill)].iloc[0]
+    row = t[(t["country"] == FOCAL_COUNTRY) & (t["skill"] == skill)].iloc[0]
     return Estimate(
         row["premium_pct"], row["premium_se"], "premium_by_skill.csv (premium_by_skill)"
     )
@@ -102,7 +103,7 @@ def _stock(est_dir: Path, country: str, year: int) -> Estimate:
 
 def _abroad_share(est_dir: Path, group: str) -> Estimate:
     t = _csv(est_dir, "overseas_share")
-    row = t[(t["origin"] == "KOR") & (t["year"] == t["year"].max()) & (t["group"] == group)]
+    row = t[(t["origin"] == FOCAL_COUNTRY) & (t["year"] == t["year"].max()) & (t["group"] == group)]
     return Estimate(
         row["share_abroad"].iloc[0],
         row["share_abroad_se"].iloc[0],
@@ -112,7 +113,11 @@ def _abroad_share(est_dir: Path, group: str) -> Estimate:
 
 def _abroad_count(est_dir: Path, destination: str | None) -> Estimate:
     t = _csv(est_dir, "overseas_destinations")
-    t = t[(t["origin"] == "KOR") & (t["year"] == t["year"].max()) & (t["ai"].astype(str) == "True")]
+    t = t[
+        (t["origin"] == FOCAL_COUNTRY)
+        & (t["year"] == t["year"].max())
+        & (t["ai"].astype(str) == "True")
+    ]
     if destination:
         t = t[t["destination"] == destination]
     return Estimate(
@@ -135,7 +140,7 @@ def _share(est_dir: Path, table: str, item: str, **where: object) -> Estimate:
 
 #: figure id -> how to get our estimate from the estimates folder
 ESTIMATORS: dict[str, Callable[[Path], Estimate]] = {
-    "premium_kr_2024": lambda d: _premium_country(d, "KOR"),
+    "premium_kr_2024": lambda d: _premium_country(d, FOCAL_COUNTRY),
     "premium_us": lambda d: _premium_country(d, "USA"),
     "premium_ca": lambda d: _premium_country(d, "CAN"),
     "premium_uk": lambda d: _premium_country(d, "GBR"),
@@ -147,8 +152,8 @@ ESTIMATORS: dict[str, Callable[[Path], Estimate]] = {
     "premium_skill_neuroscience": lambda d: _premium_skill(d, "ai_neuroscience"),
     "premium_skill_signal_processing": lambda d: _premium_skill(d, "ai_signal_processing"),
     "premium_skill_cloud": lambda d: _premium_skill(d, "ai_cloud_computing"),
-    "kr_ai_workers_2024": lambda d: _stock(d, "KOR", 2024),
-    "kr_ai_workers_2010": lambda d: _stock(d, "KOR", 2010),
+    "kr_ai_workers_2024": lambda d: _stock(d, FOCAL_COUNTRY, 2024),
+    "kr_ai_workers_2010": lambda d: _stock(d, FOCAL_COUNTRY, 2010),
     "us_ai_workers_2024": lambda d: _stock(d, "USA", 2024),
     "uk_ai_workers_2024": lambda d: _stock(d, "GBR", 2024),
     "fr_ai_workers_2024": lambda d: _stock(d, "FRA", 2024),
@@ -157,16 +162,16 @@ ESTIMATORS: dict[str, Callable[[Path], Estimate]] = {
     "kr_abroad_2024": lambda d: _abroad_count(d, None),
     "kr_abroad_us_2024": lambda d: _abroad_count(d, "USA"),
     "skill_share_2024_cloud": lambda d: _share(
-        d, "ai_skill_shares", "ai_cloud_computing", country="KOR", year=2024
+        d, "ai_skill_shares", "ai_cloud_computing", country=FOCAL_COUNTRY, year=2024
     ),
     "skill_share_2024_ml": lambda d: _share(
-        d, "ai_skill_shares", "ai_machine_learning", country="KOR", year=2024
+        d, "ai_skill_shares", "ai_machine_learning", country=FOCAL_COUNTRY, year=2024
     ),
     "skill_share_2024_dl": lambda d: _share(
-        d, "ai_skill_shares", "ai_deep_learning", country="KOR", year=2024
+        d, "ai_skill_shares", "ai_deep_learning", country=FOCAL_COUNTRY, year=2024
     ),
     "skill_share_2024_signal_processing": lambda d: _share(
-        d, "ai_skill_shares", "ai_signal_processing", country="KOR", year=2024
+        d, "ai_skill_shares", "ai_signal_processing", country=FOCAL_COUNTRY, year=2024
     ),
     "kr_ai_education_graduate": lambda d: _share(d, "ai_profile_kor", "degree_graduate", year=2024),
     "kr_ai_education_master": lambda d: _share(d, "ai_profile_kor", "degree_Master", year=2024),
@@ -200,7 +205,7 @@ def _roles(synthetic: bool) -> Callable[[str], str]:
 
 def _net_outflow_row(est_dir: Path, figure: pd.Series, role: str) -> dict[str, object]:
     flows = _csv(est_dir, "flows_ai")
-    kor = flows[flows["country"] == "KOR"].set_index("year")
+    kor = flows[flows["country"] == FOCAL_COUNTRY].set_index("year")
     pattern = dict(part.split("=") for part in str(figure["pattern"]).split(";"))
     expected: dict[int, int] = {}
     for sign, key in ((-1, "net_outflow_years"), (1, "net_inflow_years")):

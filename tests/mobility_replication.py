@@ -32,26 +32,25 @@ sys.path.insert(0, str(Path(__file__).parent))
 from world_truth import mobility_response, true_emigration_rate, true_return_rate
 
 from analysis.clean import clean_delivery
+from analysis.config import FOCAL_COUNTRY
 from analysis.estimate.counterfactual import scenario_shifts
-from analysis.estimate.panel_frame import panel_columns, read_panel_frame
+from analysis.estimate.panel_frame import (
+    FRAME_COLUMNS,
+    panel_columns,
+    read_home_positions,
+    read_panel_frame,
+    with_positions,
+)
 from analysis.estimate.premium_engine import (
     connect,
     premium_view,
     skill_premiums_engine,
     skill_set_pay_engine,
 )
+from analysis.estimate.samples import mobility_samples
 from analysis.estimate.skillpay import SkillPay, premium_difference
-from analysis.estimate.stage import (
-    FRAME_COLUMNS,
-    HOME,
-    MOBILITY_MODEL,
-    SPEC,
-    engine_premium_tables,
-    mobility_samples,
-    mobility_tables,
-    read_home_positions,
-    with_positions,
-)
+from analysis.estimate.specification import MOBILITY_MODEL, SPEC
+from analysis.estimate.tables import engine_premium_tables, mobility_tables
 from analysis.sources.synthetic import load_params, write_synthetic_delivery
 from analysis.sources.synthetic.world import World
 
@@ -95,13 +94,13 @@ def stage_estimates(processed: Path, *, only_mobility: bool = False) -> StageEst
             if only_mobility:
                 fixed = premium_view(con, panel_file, skills)
                 by_skill = skill_premiums_engine(
-                    con, skills, fixed_effects=[*fixed, "year"], countries=[HOME]
+                    con, skills, fixed_effects=[*fixed, "year"], countries=[FOCAL_COUNTRY]
                 )
                 premiums = {"premium_by_skill": by_skill}
                 pay = skill_set_pay_engine(
                     con,
                     skills,
-                    countries=[HOME, str(MOBILITY_MODEL["destination"])],
+                    countries=[FOCAL_COUNTRY, str(MOBILITY_MODEL["destination"])],
                     fixed_effects=[*fixed, "year"],
                 )
             else:
@@ -119,17 +118,17 @@ def mobility_estimates(estimates: StageEstimates, model: World) -> list[dict[str
     stage's ``mobility_model`` and ``counterfactual`` tables; the truths are the world's
     choice probabilities on the same person-years (the AI workers' samples)."""
     difference, _ = premium_difference(
-        estimates.pay, destination=str(MOBILITY_MODEL["destination"]), home=HOME
+        estimates.pay, destination=str(MOBILITY_MODEL["destination"]), home=FOCAL_COUNTRY
     )
     frame = estimates.frame
-    home_rows = with_positions(frame[frame["origin"] == HOME], estimates.positions)
+    home_rows = with_positions(frame[frame["origin"] == FOCAL_COUNTRY], estimates.positions)
     samples = mobility_samples(home_rows, estimates.skills, difference)
     ai_home, ai_abroad = (
         samples.ai_at_home.reset_index(drop=True),
         samples.ai_abroad.reset_index(drop=True),
     )
     by_skill = estimates.premiums["premium_by_skill"]
-    korea = by_skill.query("country == @HOME and skill == 'all'")["premium_pct"].iloc[0]
+    korea = by_skill.query("country == @FOCAL_COUNTRY and skill == 'all'")["premium_pct"].iloc[0]
     shifts = scenario_shifts(float(korea), SPEC["counterfactual_targets_pct"])  # type: ignore[arg-type]
     w_home, w_abroad = ai_home["weight"].to_numpy(float), ai_abroad["weight"].to_numpy(float)
     emig = {name: true_emigration_rate(model, ai_home, s) for name, s in shifts.items()}

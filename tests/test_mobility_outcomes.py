@@ -13,8 +13,11 @@ import pandas as pd
 import pytest
 
 from analysis.errors import EstimationDataError
-from analysis.estimate.samples import location_missing_rates
-from analysis.estimate.stage import next_year_outcomes, unknown_location_counts
+from analysis.estimate.samples import (
+    location_missing_rates,
+    next_year_outcomes,
+    unknown_location_counts,
+)
 from analysis.estimate.workforce import flows
 
 

@@ -35,7 +35,8 @@ from mobility_replication import (
 )
 from world_truth import true_ai_stock, true_overseas_share, true_premiums
 
-from analysis.estimate.stage import HOME, prepare_panel
+from analysis.config import FOCAL_COUNTRY
+from analysis.estimate.panel_frame import prepare_panel
 from analysis.estimate.workforce import overseas_share, stocks
 
 pytestmark = pytest.mark.slow
@@ -67,23 +68,27 @@ def replication(root, seed: int) -> list[dict[str, float | str]]:
     )
     truth = true_premiums(model, cross)
     premiums = stage.premiums["premium_by_country"]
-    for row in premiums[premiums["country"].isin([HOME, "USA"])].itertuples(index=False):
+    for row in premiums[premiums["country"].isin([FOCAL_COUNTRY, "USA"])].itertuples(index=False):
         record(f"premium {row.country} {YEAR}", row.estimate, row.std_error, truth[row.country])
-    est = stocks(stage.frame, weights="weight").set_index(["country", "year"]).loc[(HOME, YEAR)]
+    est = (
+        stocks(stage.frame, weights="weight")
+        .set_index(["country", "year"])
+        .loc[(FOCAL_COUNTRY, YEAR)]
+    )
     record(
-        f"AI stock {HOME} {YEAR}",
+        f"AI stock {FOCAL_COUNTRY} {YEAR}",
         est["ai_workers"],
         est["ai_workers_se"],
-        true_ai_stock(world_stocks, HOME, YEAR),
+        true_ai_stock(world_stocks, FOCAL_COUNTRY, YEAR),
     )
     share = overseas_share(stage.frame, weights="weight").query(
-        "origin == @HOME and year == @YEAR and group == 'ai'"
+        "origin == @FOCAL_COUNTRY and year == @YEAR and group == 'ai'"
     )
     record(
-        f"overseas share {HOME} {YEAR}",
+        f"overseas share {FOCAL_COUNTRY} {YEAR}",
         share["share_abroad"].iloc[0],
         share["share_abroad_se"].iloc[0],
-        true_overseas_share(world_stocks, HOME, YEAR),
+        true_overseas_share(world_stocks, FOCAL_COUNTRY, YEAR),
     )
     out += [{"seed": seed, **row} for row in mobility_estimates(stage, model)]
     shutil.rmtree(processed)

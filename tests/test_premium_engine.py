@@ -3,7 +3,7 @@
 Premiums:
 On one cleaned synthetic panel, every premium table the stage writes from DuckDB
 (:mod:`analysis.estimate.premium_engine`) is compared with the pyfixest path it
-replaces (:func:`analysis.estimate.stage.premium_tables`, ``skill_premiums``,
+replaces (:func:`analysis.estimate.tables.premium_tables`, ``skill_premiums``,
 ``skill_set_pay``): estimates to 1e-7 relative, and standard errors to within the
 small-sample factor of the singleton rows pyfixest drops (the engine keeps them; they
 change no estimate), which the test bounds from the row counts.
@@ -21,25 +21,21 @@ import pandas as pd
 import pytest
 
 from analysis.clean import clean_delivery
+from analysis.config import FOCAL_COUNTRY
 from analysis.estimate import premium_engine as engine
-from analysis.estimate.panel_frame import read_panel_frame
-from analysis.estimate.samples import location_missing_rates
-from analysis.estimate.skillpay import premium_difference, skill_set_design
-from analysis.estimate.stage import (
+from analysis.estimate.gravity import bilateral_flows
+from analysis.estimate.panel_frame import (
     FRAME_COLUMNS,
-    HOME,
-    bilateral_flows,
-    emigration_samples,
-    engine_premium_tables,
-    mobility_samples,
-    premium_tables,
     prepare_panel,
-    profile_tables,
     read_home_positions,
+    read_panel_frame,
     skill_columns,
-    skill_set_pay,
     with_positions,
 )
+from analysis.estimate.profiles import profile_tables
+from analysis.estimate.samples import emigration_samples, location_missing_rates, mobility_samples
+from analysis.estimate.skillpay import premium_difference, skill_set_design
+from analysis.estimate.tables import engine_premium_tables, premium_tables, skill_set_pay
 from analysis.estimate.workforce import (
     flows,
     overseas_by_destination,
@@ -62,7 +58,7 @@ def cleaned(tmp_path_factory):
     con.close()
     frame = read_panel_frame(path, [*FRAME_COLUMNS, *skill_columns(panel)])
     # the stage reads the main positions for the rows of Korean origin only
-    home = with_positions(frame[frame["origin"] == HOME], read_home_positions(path))
+    home = with_positions(frame[frame["origin"] == FOCAL_COUNTRY], read_home_positions(path))
     return panel, tables, pay, frame, home
 
 
@@ -110,7 +106,7 @@ def test_skill_premiums_equal_pyfixest(cleaned, reference):
 def test_skill_set_premiums_equal_pyfixest(cleaned, reference):
     pay = cleaned[2]
     _, ref = reference
-    assert list(pay.params.index) == [HOME, "USA"]
+    assert list(pay.params.index) == [FOCAL_COUNTRY, "USA"]
     np.testing.assert_allclose(pay.params, ref.params, rtol=1e-6, atol=1e-9)
     for country in pay.params.index:
         ours = np.sqrt(np.diag(pay.cov[country].to_numpy()))
@@ -175,7 +171,7 @@ def test_mobility_samples_and_flows_from_the_compact_frame(cleaned):
     """The mobility samples (the joint model's input; the model itself needs a larger
     world than this one to converge) and the bilateral flows."""
     panel, tables, pay, frame, home = cleaned
-    difference, _ = premium_difference(pay, destination="USA", home=HOME)
+    difference, _ = premium_difference(pay, destination="USA", home=FOCAL_COUNTRY)
     skills = skill_columns(panel)
     ours = mobility_samples(home, skills, difference)
     theirs = mobility_samples(panel, skills, difference)

@@ -43,20 +43,15 @@ from world_truth import (
 
 from analysis import config
 from analysis.clean import clean_delivery
+from analysis.config import FOCAL_COUNTRY
 from analysis.estimate.counterfactual import scenario_shifts
 from analysis.estimate.mobility_model import counterfactual_table
+from analysis.estimate.panel_frame import prepare_panel
 from analysis.estimate.premium import premium_by
+from analysis.estimate.samples import emigration_samples
 from analysis.estimate.skillpay import premium_difference
-from analysis.estimate.stage import (
-    HOME,
-    SPEC,
-    _premium_kwargs,
-    emigration_samples,
-    fit_mobility_models,
-    prepare_panel,
-    skill_premiums,
-    skill_set_pay,
-)
+from analysis.estimate.specification import SPEC, premium_keywords
+from analysis.estimate.tables import fit_mobility_models, skill_premiums, skill_set_pay
 from analysis.estimate.workforce import overseas_share, stocks
 from analysis.sources.synthetic import load_params, write_synthetic_delivery
 from analysis.sources.synthetic.world import World
@@ -78,7 +73,7 @@ def world(tmp_path_factory):
 def test_premiums_by_country(world):
     panel, _, model = world
     cross = panel[panel["year"] == 2024]
-    table = premium_by(cross, "country", treatment="ai", **_premium_kwargs(panel, pooled=False))
+    table = premium_by(cross, "country", treatment="ai", **premium_keywords(panel, pooled=False))
     truth = true_premiums(model, cross)
     checked = 0
     for row in table.itertuples(index=False):
@@ -117,7 +112,7 @@ def skill_pay(world):
 
 def test_skill_set_premiums_recover_each_clusters_own_premium(skill_pay):
     pay, _, model = skill_pay
-    difference, cov = premium_difference(pay, destination="USA", home=HOME)
+    difference, cov = premium_difference(pay, destination="USA", home=FOCAL_COUNTRY)
     truth = true_premium_difference(model, list(difference.index))
     statistic = contrast_statistic(difference, cov, truth)
     assert statistic < stats.chi2.ppf(0.9995, len(difference) - 1), statistic
@@ -127,7 +122,7 @@ def test_skill_set_premiums_recover_each_clusters_own_premium(skill_pay):
 def mobility(world, skill_pay):
     panel, _, model = world
     pay, design, _ = skill_pay
-    difference, cov = premium_difference(pay, destination="USA", home=HOME)
+    difference, cov = premium_difference(pay, destination="USA", home=FOCAL_COUNTRY)
     at_home, abroad = emigration_samples(panel, design, difference)
     models = fit_mobility_models(at_home, abroad, list(design.columns), difference, cov)
     return at_home, abroad, models, model
@@ -145,7 +140,7 @@ def test_counterfactual_emigration_change_matches_the_world(world, mobility):
     panel, _, model = world
     at_home, _, models, _ = mobility
     ai_home = at_home[at_home["ai"]]
-    premiums = skill_premiums(panel, countries=[HOME])
+    premiums = skill_premiums(panel, countries=[FOCAL_COUNTRY])
     korea = premiums.loc[premiums["skill"] == "all", "premium_pct"].iloc[0]
     targets = {"US level": SPEC["counterfactual_targets_pct"]["US level (25%)"]}
     shifts = scenario_shifts(float(korea), targets)

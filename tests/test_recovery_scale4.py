@@ -20,8 +20,8 @@ from mobility_replication import mobility_estimates, stage_estimates, world_deli
 from scipy import stats
 from world_truth import contrast_statistic, true_premium_difference
 
+from analysis.config import FOCAL_COUNTRY
 from analysis.estimate.skillpay import SHARE_PREFIX, premium_difference
-from analysis.estimate.stage import HOME
 
 Z = 3.5
 
@@ -34,7 +34,7 @@ def world(tmp_path_factory):
 
 def test_skill_set_premiums_recover_each_clusters_own_premium(world):
     stage, model = world
-    difference, cov = premium_difference(stage.pay, destination="USA", home=HOME)
+    difference, cov = premium_difference(stage.pay, destination="USA", home=FOCAL_COUNTRY)
     truth = true_premium_difference(model, list(difference.index))
     statistic = contrast_statistic(difference, cov, truth)
     assert statistic < stats.chi2.ppf(0.9995, len(difference) - 1), statistic
@@ -46,12 +46,12 @@ def test_holders_premiums_are_not_each_clusters_own_premium(world):
     premium, which is why the mobility model does not use it."""
     stage, model = world
     by_skill = stage.premiums["premium_by_skill"].query(
-        "country in [@HOME, 'USA'] and skill != 'all'"
+        "country in [@FOCAL_COUNTRY, 'USA'] and skill != 'all'"
     )
     table = by_skill.pivot(index="skill", columns="country", values="estimate")
     ses = by_skill.pivot(index="skill", columns="country", values="std_error")
-    holders = (table["USA"] - table[HOME]).rename(lambda s: SHARE_PREFIX + s)
-    variance = (ses["USA"] ** 2 + ses[HOME] ** 2).to_numpy()
+    holders = (table["USA"] - table[FOCAL_COUNTRY]).rename(lambda s: SHARE_PREFIX + s)
+    variance = (ses["USA"] ** 2 + ses[FOCAL_COUNTRY] ** 2).to_numpy()
     cov = pd.DataFrame(np.diag(variance), holders.index, holders.index)
     truth = true_premium_difference(model, list(holders.index))
     assert contrast_statistic(holders, cov, truth) > stats.chi2.ppf(0.9995, len(holders) - 1)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.config import FOCAL_COUNTRY
 from analysis.estimate.skillpay import SHARE_PREFIX
-from analysis.estimate.stage import HOME
 from analysis.sources.synthetic.world import World
 
 
@@ -58,7 +58,7 @@ def _next_year_choice(model: World, rows: pd.DataFrame, location: np.ndarray, sh
     """persons x countries: the world's probabilities of each location in t + 1 for
     Korean-origin workers (rows of year t at ``location``), with Korea's AI premium
     raised by ``shift`` log points, at the worker's skills."""
-    home = model.countries.index(HOME)
+    home = model.countries.index(FOCAL_COUNTRY)
     out = np.zeros((len(rows), model.n_countries))
     for year, idx in rows.groupby("year").indices.items():
         group = rows.iloc[idx]
@@ -76,7 +76,7 @@ def true_emigration_rate(model: World, rows: pd.DataFrame, shift: float = 0.0) -
     """The world's probability that each Korean-origin worker at home in year t (a row of
     ``rows``) works abroad in t + 1, with Korea's AI premium raised by ``shift`` log
     points; computed with the world's own choice model at the worker's skills."""
-    home = model.countries.index(HOME)
+    home = model.countries.index(FOCAL_COUNTRY)
     location = np.full(len(rows), home)
     return 1.0 - _next_year_choice(model, rows, location, shift)[:, home]
 
@@ -87,7 +87,7 @@ def true_return_rate(model: World, rows: pd.DataFrame, shift: float = 0.0) -> np
     raised by ``shift`` log points."""
     index = {c: i for i, c in enumerate(model.countries)}
     location = rows["country"].map(index).to_numpy(int)
-    return _next_year_choice(model, rows, location, shift)[:, model.countries.index(HOME)]
+    return _next_year_choice(model, rows, location, shift)[:, model.countries.index(FOCAL_COUNTRY)]
 
 
 def mobility_response(model: World) -> float:
@@ -120,7 +120,7 @@ def true_premium_difference(model: World, terms: list[str]) -> pd.Series:
     common constant; count effects zero)."""
     names = cluster_columns(model)
     dev = model.skill_deviation
-    usa, kor = model.countries.index("USA"), model.countries.index(HOME)
+    usa, kor = model.countries.index("USA"), model.countries.index(FOCAL_COUNTRY)
     truth = pd.Series(0.0, index=terms)
     for term in terms:
         if term.startswith(SHARE_PREFIX):

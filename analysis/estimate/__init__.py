@@ -7,7 +7,7 @@ argument (``"iid"``, ``"hetero"``, ``{"CRV1": "col"}``, multiway ``{"CRV1": "a +
 and return one results family (:class:`RegressionResult`: ``params``, ``std_errors``,
 ``conf_int()``, ``tidy()``, ``summary()``, ``wald_test()``) that goes into
 :func:`etable` next to pyfixest models. The analysis's own specification lives in
-:mod:`analysis.estimate.stage`.
+:mod:`analysis.estimate.specification`.
 
 Examples
 --------

@@ -10,7 +10,7 @@ it takes about 40 bytes a row.
 The text columns of one kind share their categories: ``country``, ``origin`` and
 ``prev_country`` all carry every country code, so comparing them works as on strings.
 Missing categorical controls become ``"unknown"`` and missing AI flags ``False``, as
-in :func:`analysis.estimate.stage.prepare_panel`.
+in :func:`analysis.estimate.panel_frame.prepare_panel`.
 
 Examples
 --------
@@ -35,7 +35,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis.sql import identifier, parquet_source
+from analysis.config import FOCAL_COUNTRY
+from analysis.sql import identifier, literal, parquet_source
 
 #: Text columns that hold country codes (one category set for all of them).
 COUNTRY_COLUMNS: tuple[str, ...] = ("country", "origin", "prev_country")
@@ -134,3 +135,75 @@ def read_panel_frame(
         copy=False,  # one block per column: consolidating would copy the frame once more
     )
     return out
+
+
+def prepare_panel(panel: pd.DataFrame) -> pd.DataFrame:
+    """Fill missing categories with ``"unknown"`` (so a missing degree is a category, not a
+    dropped row) and make the AI columns boolean."""
+    data = panel.copy()
+    if "startdate" in data and "start_year" not in data:
+        # salaries are set per position when it starts: compare positions of one vintage
+        data["start_year"] = pd.to_datetime(data["startdate"]).dt.year.astype(str)
+    for col in CONTROL_COLUMNS:
+        if col in data:
+            data[col] = data[col].astype("object").where(data[col].notna(), "unknown").astype(str)
+    for col in [c for c in data.columns if c == "ai" or c.startswith("ai_")]:
+        data[col] = data[col].fillna(False).astype(bool)
+    return data
+
+
+def skill_columns(panel: pd.DataFrame) -> list[str]:
+    return sorted(c for c in panel.columns if c.startswith("ai_") and panel[c].dtype == bool)
+
+
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with categorical columns as text: the subsets handed to the model
+    fitters (a fraction of the panel) behave exactly as an uncompressed panel."""
+    categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not categorical:
+        return frame
+    return frame.assign(**{c: frame[c].astype(object) for c in categorical})
+
+
+#: Columns of the panel the workforce, profile, mobility and flow tables read.
+FRAME_COLUMNS: tuple[str, ...] = (
+    "user_id",
+    "year",
+    "country",
+    "origin",
+    "prev_country",
+    "prev_year_observed",
+    "weight",
+    "ai",
+    "highest_degree",
+    "field",
+    "job_category",
+    "sex",
+    "job_change",
+)
+
+#: Columns read for the person-years of Korean origin only (the mobility samples): the
+#: main position, which tells a new position from a continued one
+#: (:mod:`analysis.estimate.samples`), and the keys that align them with the frame.
+POSITION_COLUMNS: tuple[str, ...] = ("user_id", "year", "position_id")
+
+
+def read_home_positions(panel_file: Path) -> pd.DataFrame:
+    """``POSITION_COLUMNS`` of the panel's rows of Korean origin, in file order (the
+    order of the frame's rows of Korean origin); read apart from the frame so that
+    the 8-byte position id is held for those rows only."""
+    return read_panel_frame(
+        panel_file, list(POSITION_COLUMNS), where=f"origin = {literal(FOCAL_COUNTRY)}"
+    )
+
+
+def with_positions(home_rows: pd.DataFrame, positions: pd.DataFrame) -> pd.DataFrame:
+    """The frame's rows of Korean origin with their ``position_id`` (from
+    :func:`read_home_positions`), after checking that the two line up row by row."""
+    aligned = len(positions) == len(home_rows) and all(
+        np.array_equal(positions[c].to_numpy(), home_rows[c].to_numpy())
+        for c in ("user_id", "year")
+    )
+    if not aligned:
+        raise RuntimeError("the position ids do not line up with the frame's rows of Korean origin")
+    return home_rows.assign(position_id=positions["position_id"].to_numpy())

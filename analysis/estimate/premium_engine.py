@@ -10,7 +10,7 @@ number of rows. The tables have the columns of their in-memory counterparts, and
 them (the tests compare both on one panel).
 
 :func:`premium_view` declares the regression rows once: fixed effects as text with
-missing values as ``"unknown"`` (as :func:`analysis.estimate.stage.prepare_panel`), the
+missing values as ``"unknown"`` (as :func:`analysis.estimate.panel_frame.prepare_panel`), the
 position's start year, and the skill-set design of
 :func:`analysis.estimate.skillpay.skill_set_design`.
 

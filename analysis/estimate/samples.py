@@ -44,7 +44,9 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from analysis.config import FOCAL_COUNTRY
 from analysis.errors import EstimationDataError
+from analysis.estimate.skillpay import pay_gain_from_design, skill_set_design
 from analysis.estimate.workforce import transitions
 
 #: Highest share of new positions without a location that the risk sets are
@@ -186,3 +188,57 @@ def unknown_location_counts(panel: pd.DataFrame) -> dict[str, int]:
         "unknown_second_year": int((now & ~before).sum()),
         "unknown_both_years": int((now & before).sum()),
     }
+
+
+def emigration_samples(
+    panel: pd.DataFrame, design: pd.DataFrame, difference: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Person-years of workers of Korean origin with next year's outcomes, the skill-set
+    design and their pay gain from moving (``pay_gain`` = ``z_i' d``, also as
+    ``premium_gap``), split into those working at home (at risk of emigrating) and those
+    working abroad (at risk of returning). Non-AI workers have a gain of zero."""
+    korean = panel["origin"] == FOCAL_COUNTRY
+    data = next_year_outcomes(pd.concat([panel[korean], design.loc[korean]], axis=1))
+    data["pay_gain"] = pay_gain_from_design(data[list(design.columns)], difference)
+    data["premium_gap"] = data["pay_gain"]
+    return data[data["country"] == FOCAL_COUNTRY], data[data["country"] != FOCAL_COUNTRY]
+
+
+class MobilitySamples(NamedTuple):
+    """The mobility models' samples (:func:`mobility_samples`)."""
+
+    #: person-years at home of workers of Korean origin, outcomes and pay gain
+    at_home: pd.DataFrame
+    #: the AI workers' person-years at home, with their skill-set design
+    ai_at_home: pd.DataFrame
+    #: the AI workers' person-years abroad, with their skill-set design
+    ai_abroad: pd.DataFrame
+    #: share of new positions without a location, by year (the risk sets' reweighting)
+    location_missing: pd.Series
+
+
+def mobility_samples(
+    panel: pd.DataFrame, skills: list[str], difference: pd.Series
+) -> MobilitySamples:
+    """:func:`emigration_samples` in the memory of the panel's Korean rows: the
+    person-years at home of workers of Korean origin with their outcomes and pay gain
+    (``z_i' d``; zero for non-AI workers), the AI workers' person-years at home and
+    abroad with their skill-set design (built for AI rows only), and the location
+    missing rates the risk sets are reweighted for."""
+    data, rates = risk_sets(panel[panel["origin"] == FOCAL_COUNTRY])
+    ai = data["ai"].to_numpy(bool)
+    design = skill_set_design(data.loc[ai], skills)
+    data["pay_gain"] = 0.0
+    data.loc[ai, "pay_gain"] = pay_gain_from_design(design, difference)
+    data["premium_gap"] = data["pay_gain"]
+    ai_rows = pd.concat([data.loc[ai], design], axis=1)
+    home = (ai_rows["country"] == FOCAL_COUNTRY).to_numpy()
+    return MobilitySamples(
+        data[(data["country"] == FOCAL_COUNTRY).to_numpy()], ai_rows[home], ai_rows[~home], rates
+    )
+
+
+#: Weights of the mobility models' risk sets: the sampling weight times the weight that
+#: lets new positions with a known location stand for those without one
+#: (:mod:`analysis.estimate.samples`).
+RISK_WEIGHT: str = "risk_weight"

@@ -231,3 +231,8 @@ def pay_gain_from_design(design: pd.DataFrame, difference: pd.Series) -> pd.Seri
         design[terms].abs().sum(axis=1) == 0
     )
     return pd.Series(np.where(uncovered, np.nan, gain), index=design.index, name="pay_gain")
+
+
+def skill_set_design_terms(skills: list[str]) -> list[str]:
+    """Every column :func:`analysis.estimate.skillpay.skill_set_design` can make."""
+    return [SHARE_PREFIX + s for s in skills] + [*COUNT_TERMS, UNLISTED]

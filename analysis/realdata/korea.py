@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.realdata.common import AI_SKILL_GROUP, KOREA, SKILL_VALUE, parse_year_pattern
+from analysis.config import FOCAL_COUNTRY
+from analysis.realdata.common import AI_SKILL_GROUP, SKILL_VALUE, parse_year_pattern
 from analysis.sources.published import get_figure, load_published_figures
 from analysis.sources.worldbank import TalentMigration
 
@@ -156,7 +157,7 @@ def korea_ai_net_migration(
     tm: TalentMigration,
     figures: pd.DataFrame | None = None,
     *,
-    country: str = KOREA,
+    country: str = FOCAL_COUNTRY,
     skill: str = AI_SKILL_GROUP,
 ) -> KoreaAIMigration:
     """Korea's AI-skill net migration beside the AI Index values and the BOK's pattern.

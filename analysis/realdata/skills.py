@@ -40,11 +40,11 @@ import numpy as np
 import pandas as pd
 from pyfixest.estimation import demean
 
+from analysis.config import FOCAL_COUNTRY
 from analysis.estimate.premium import exact_demeaner, fit_feols, premium_formula
 from analysis.estimate.results import RegressionResult
 from analysis.realdata.common import (
     AI_SKILL_GROUP,
-    KOREA,
     SKILL_VALUE,
     ModelSet,
     feols_multiway,
@@ -88,7 +88,7 @@ class SkillComparison(ModelSet):
 
 
 def skill_panel(
-    tm: TalentMigration, *, country: str = KOREA, skill: str = AI_SKILL_GROUP
+    tm: TalentMigration, *, country: str = FOCAL_COUNTRY, skill: str = AI_SKILL_GROUP
 ) -> pd.DataFrame:
     """The skill sheet with the treatment dummy and the fixed-effect cells.
 
@@ -155,7 +155,7 @@ def _cells(panel: pd.DataFrame, skill: str, country: str) -> pd.DataFrame:
 def ai_vs_other_skills(
     tm: TalentMigration,
     *,
-    country: str = KOREA,
+    country: str = FOCAL_COUNTRY,
     skill: str = AI_SKILL_GROUP,
     placebo: bool = True,
 ) -> SkillComparison:

@@ -14,6 +14,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from analysis.config import FOCAL_COUNTRY
 from analysis.io import write_atomic
 from analysis.realdata.common import BOK_PREMIUM_IDS, parse_year_pattern
 from analysis.report import style
@@ -95,7 +96,7 @@ def korea_premium_over_time(estimates: str | Path) -> plt.Figure:
 
 
 def ai_stocks(
-    estimates: str | Path, countries: tuple[str, ...] = ("KOR", "GBR", "FRA")
+    estimates: str | Path, countries: tuple[str, ...] = (FOCAL_COUNTRY, "GBR", "FRA")
 ) -> plt.Figure:
     """Weighted AI workers by year (thousands) with the BOK's published counts."""
     style.apply()
@@ -135,7 +136,7 @@ def ai_stocks(
     return fig
 
 
-def overseas_share(estimates: str | Path, origin: str = "KOR") -> plt.Figure:
+def overseas_share(estimates: str | Path, origin: str = FOCAL_COUNTRY) -> plt.Figure:
     """Share of an origin's AI and non-AI workers working abroad, by year."""
     style.apply()
     table = pd.read_csv(Path(estimates) / "overseas_share.csv")
@@ -223,7 +224,7 @@ def counterfactual(estimates: str | Path) -> plt.Figure:
     return fig
 
 
-def korea_net_flows(estimates: str | Path, country: str = "KOR") -> plt.Figure:
+def korea_net_flows(estimates: str | Path, country: str = FOCAL_COUNTRY) -> plt.Figure:
     """Net inflow of AI workers by year (weighted persons, 95% interval), with the BOK's
     published direction of each year (``kr_net_outflow_years``) marked above the bars."""
     style.apply()
