@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from analysis import config
+from analysis.estimate.covariance import dyadic_vcov
 from analysis.realdata.bilateral import (
     INCOME_TERMS,
     bilateral_net_total,
@@ -28,7 +29,6 @@ from analysis.realdata.bilateral import (
     korea_bilateral,
 )
 from analysis.realdata.compensation import compensation_mobility_link
-from analysis.realdata.dyadic import dyadic_vcov
 from analysis.realdata.geo import EARTH_RADIUS_KM, great_circle_km
 from analysis.realdata.inference import (
     ols_slope,

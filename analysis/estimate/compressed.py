@@ -45,6 +45,7 @@ import pandas as pd
 import pyfixest as pf
 
 from analysis.errors import ArgumentError, EstimationDataError
+from analysis.estimate.covariance import crv1_factor, hc1_factor, sandwich
 from analysis.estimate.results import RegressionResult
 from analysis.sql import identifier
 
@@ -183,7 +184,7 @@ def compressed_feols(
         k = _n_params(n_coef, cells, fixed_effects)
         e2 = (cells["sw2y2"] - 2 * yhat * cells["sw2y"] + yhat**2 * cells["sw2"]).to_numpy()
         meat = (x * e2[:, None]).T @ x
-        factor = n_obs / (n_obs - k)  # HC1, as fixest and pyfixest
+        factor = hc1_factor(n_obs, k)
         vcov_type = "hetero"
         extra: dict[str, object] = {}
     else:
@@ -198,10 +199,10 @@ def compressed_feols(
             if f != cluster and cells.groupby(f)[cluster].nunique().max() > 1
         ]
         k = _n_params(n_coef, cells, nonnested)
-        factor = g / (g - 1) * (n_obs - 1) / (n_obs - k)
+        factor = crv1_factor(g, n_obs, k)
         vcov_type = f"CRV1: {cluster}"
         extra = {"clusters": g}
-    cov = factor * bread @ meat @ bread
+    cov = sandwich(bread, meat, factor)
     return RegressionResult(
         params=pd.Series(beta, index=names, dtype=float),
         cov=pd.DataFrame(cov, index=names, columns=names),

@@ -1,13 +1,21 @@
-"""Dyadic-robust covariance for regressions on country-pair data.
+"""Covariance estimators shared by the package's models: the sandwich, the small-sample
+factors of heteroskedasticity-robust and clustered errors, the dyadic-robust meat for
+country-pair data, and the delta method of a log-point coefficient as a percentage.
 
-In bilateral data every observation involves two countries, and errors of any two
-observations that share a country (in either role) may be correlated: Korea->US and
-US->Korea are mirror images of one move, Korea->US and Korea->Japan share Korea's
-denominator. Clustering by the base country alone misses the first kind, two-way
-clustering by base and target country misses the mirror pair (it sits in different base
-*and* different target clusters). The dyadic-robust estimator (Fafchamps and Gubert 2007;
-Cameron and Miller 2014; Aronow, Samii and Assenova 2015) sums the score cross-products
-of every pair of observations that share at least one country:
+pyfixest computes the covariance of the models it fits; these are for the estimators it
+does not cover (normal equations in DuckDB, sufficient statistics, the cell logit, the
+joint pseudo-likelihood, the dyadic gravity), so that each uses the same formula and the
+same small-sample conventions as pyfixest and fixest.
+
+Dyadic-robust covariance for regressions on country-pair data. In bilateral data every
+observation involves two countries, and errors of any two observations that share a
+country (in either role) may be correlated: Korea->US and US->Korea are mirror images of
+one move, Korea->US and Korea->Japan share Korea's denominator. Clustering by the base
+country alone misses the first kind, two-way clustering by base and target country misses
+the mirror pair (it sits in different base *and* different target clusters). The
+dyadic-robust estimator (Fafchamps and Gubert 2007; Cameron and Miller 2014; Aronow,
+Samii and Assenova 2015) sums the score cross-products of every pair of observations that
+share at least one country:
 
     meat = sum_{a, b share a country} s_a s_b'
          = sum_c S_c S_c'  -  sum_d S_d S_d',
@@ -34,8 +42,40 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from scipy import stats
 
-__all__ = ["dyadic_vcov"]
+__all__ = ["crv1_factor", "dyadic_vcov", "hc1_factor", "log_points_to_percent", "sandwich"]
+
+
+def hc1_factor(nobs: int, k: int) -> float:
+    """Small-sample factor of heteroskedasticity-robust errors, ``N / (N - K)`` (HC1,
+    fixest's and pyfixest's ``"hetero"``).
+
+    >>> hc1_factor(100, 4)
+    1.0416666666666667
+    """
+    return nobs / (nobs - k)
+
+
+def crv1_factor(clusters: int, nobs: int, k: int) -> float:
+    """Small-sample factor of cluster-robust errors, ``G / (G - 1) * (N - 1) / (N - K)``
+    (CRV1, as pyfixest, fixest and Stata).
+
+    >>> round(crv1_factor(50, 1000, 5), 6)
+    1.02451
+    """
+    return clusters / (clusters - 1) * (nobs - 1) / (nobs - k)
+
+
+def sandwich(bread: np.ndarray, meat: np.ndarray, factor: float = 1.0) -> np.ndarray:
+    """``factor * bread @ meat @ bread``: the covariance of an M-estimator whose inverse
+    Hessian (or ``(X'WX)^-1``) is ``bread`` and whose summed score cross-products are
+    ``meat``.
+
+    >>> sandwich(np.eye(2), 2 * np.eye(2), factor=0.5).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    return factor * bread @ meat @ bread
 
 
 def dyadic_vcov(
@@ -83,6 +123,45 @@ def dyadic_vcov(
     by_dyad = np.zeros((dyad.max() + 1, k))
     np.add.at(by_dyad, dyad, scores)
     meat = by_country.T @ by_country - by_dyad.T @ by_dyad
-    bread = np.linalg.inv(x.T @ x)
-    cov = bread @ meat @ bread
+    cov = sandwich(np.linalg.inv(x.T @ x), meat)
     return cov * (g / (g - 1)) if small_sample else cov
+
+
+def log_points_to_percent(
+    estimate: float | np.ndarray, std_error: float | np.ndarray, level: float = 0.95
+) -> dict[str, float | np.ndarray]:
+    """Turn a log-point coefficient into a percentage with a delta-method interval.
+
+    Parameters
+    ----------
+    estimate, std_error
+        Coefficient ``b`` and its standard error, in log points.
+    level
+        Confidence level of the interval.
+
+    Returns
+    -------
+    dict
+        ``premium_pct = 100 (exp(b) - 1)``, ``premium_se = 100 exp(b) se``, and
+        ``premium_conf_low/high = premium_pct -/+ z * premium_se``.
+
+    Examples
+    --------
+    >>> out = log_points_to_percent(np.log(1.06), 0.01)
+    >>> round(out["premium_pct"], 3), round(out["premium_se"], 3)
+    (6.0, 1.06)
+    """
+    b = np.asarray(estimate, dtype=float)
+    se = np.asarray(std_error, dtype=float)
+    pct = 100.0 * np.expm1(b)
+    pct_se = 100.0 * np.exp(b) * se
+    z = stats.norm.ppf(0.5 + level / 2)
+    out = {
+        "premium_pct": pct,
+        "premium_se": pct_se,
+        "premium_conf_low": pct - z * pct_se,
+        "premium_conf_high": pct + z * pct_se,
+    }
+    if np.ndim(estimate) == 0:
+        return {k: float(v) for k, v in out.items()}
+    return out

@@ -43,6 +43,7 @@ from analysis.estimate.checks import (
     require_columns,
     split_formula,
 )
+from analysis.estimate.covariance import crv1_factor, hc1_factor, sandwich
 from analysis.estimate.premium import exact_demeaner, fit_feols, premium_formula
 from analysis.estimate.results import RegressionResult, Summary
 
@@ -322,13 +323,13 @@ def fit_logit(
         by_person = sparse.csr_matrix((u, (person, codes)), shape=(g, n_cells))
         summed = by_person @ Xv
         meat = summed.T @ summed
-        factor = g / (g - 1) * (n - 1) / (n - k)
+        factor = crv1_factor(g, n, k)
     else:
         meat = (Xv * np.bincount(codes, weights=u**2, minlength=n_cells)[:, None]).T @ Xv
-        factor = n / (n - k)
+        factor = hc1_factor(n, k)
     return LogitFit(
         beta=beta,
-        cov=factor * bread @ meat @ bread,
+        cov=sandwich(bread, meat, factor),
         names=list(X.columns),
         X=Xv,
         weights=cell_w,
@@ -543,12 +544,8 @@ def gravity_ppml(
         separated = [str(w.message) for w in caught if "separation" in str(w.message)]
         if separated:
             info["separation"] = separated[0]
-        names = list(fit.coef().index)
-        return RegressionResult(
-            params=fit.coef().astype(float),
-            cov=pd.DataFrame(np.asarray(fit._vcov), index=names, columns=names),
-            nobs=int(fit._N),
-            df_resid=float(fit._df_t),
+        return RegressionResult.from_pyfixest(
+            fit,
             vcov_type=vcov_type,
             estimator="pyfixest.fepois (PPML gravity)",
             info=info,

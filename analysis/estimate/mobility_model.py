@@ -46,6 +46,7 @@ import pandas as pd
 from scipy import optimize, sparse, special, stats
 
 from analysis.errors import EstimationDataError
+from analysis.estimate.covariance import sandwich
 from analysis.estimate.mobility import numerical_gradient
 from analysis.estimate.results import RegressionResult
 
@@ -374,7 +375,7 @@ def fit_mobility_model(
         meat[-k:, -k:] += precision
     bread = np.linalg.inv(H)
     cov = np.zeros((len(names), len(names)))
-    cov[np.ix_(free, free)] = bread @ meat @ bread
+    cov[np.ix_(free, free)] = sandwich(bread, meat)
     if fix_d:
         cov[np.ix_(~free, ~free)] = V  # d_hat's own covariance, for reference
     model.params = pd.Series(theta, index=names)

@@ -71,6 +71,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg
 
+from analysis.estimate.covariance import crv1_factor, sandwich
 from analysis.estimate.results import RegressionResult
 from analysis.sql import identifier
 
@@ -699,8 +700,7 @@ def clustered_result(
     if g < 2 or n <= k:
         cov = np.full((len(solution.params), len(solution.params)), np.nan)
     else:
-        factor = g / (g - 1) * (n - 1) / (n - k)
-        cov = factor * solution.bread @ meat @ solution.bread
+        cov = sandwich(solution.bread, meat, crv1_factor(g, n, k))
     names = list(solution.params.index)
     return RegressionResult(
         params=solution.params,

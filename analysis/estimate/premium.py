@@ -38,7 +38,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyfixest as pf
-from scipy import stats
 
 from analysis.errors import ArgumentError, EstimationDataError
 from analysis.estimate.checks import (
@@ -50,6 +49,7 @@ from analysis.estimate.checks import (
     require_columns,
     split_formula,
 )
+from analysis.estimate.covariance import log_points_to_percent
 from analysis.estimate.results import RegressionResult, describe_vcov
 
 #: Convergence tolerance of :func:`exact_demeaner`.
@@ -89,46 +89,6 @@ def _model_frame(data: pd.DataFrame, columns: Sequence[str], codes: Sequence[str
         if col in frame and frame[col].dtype == object and not frame[col].isna().any():
             frame[col] = pd.factorize(frame[col])[0]
     return frame
-
-
-def log_points_to_percent(
-    estimate: float | np.ndarray, std_error: float | np.ndarray, level: float = 0.95
-) -> dict[str, float | np.ndarray]:
-    """Turn a log-point coefficient into a percentage with a delta-method interval.
-
-    Parameters
-    ----------
-    estimate, std_error
-        Coefficient ``b`` and its standard error, in log points.
-    level
-        Confidence level of the interval.
-
-    Returns
-    -------
-    dict
-        ``premium_pct = 100 (exp(b) - 1)``, ``premium_se = 100 exp(b) se``, and
-        ``premium_conf_low/high = premium_pct -/+ z * premium_se``.
-
-    Examples
-    --------
-    >>> out = log_points_to_percent(np.log(1.06), 0.01)
-    >>> round(out["premium_pct"], 3), round(out["premium_se"], 3)
-    (6.0, 1.06)
-    """
-    b = np.asarray(estimate, dtype=float)
-    se = np.asarray(std_error, dtype=float)
-    pct = 100.0 * np.expm1(b)
-    pct_se = 100.0 * np.exp(b) * se
-    z = stats.norm.ppf(0.5 + level / 2)
-    out = {
-        "premium_pct": pct,
-        "premium_se": pct_se,
-        "premium_conf_low": pct - z * pct_se,
-        "premium_conf_high": pct + z * pct_se,
-    }
-    if np.ndim(estimate) == 0:
-        return {k: float(v) for k, v in out.items()}
-    return out
 
 
 @dataclass(repr=False)
@@ -227,7 +187,6 @@ def fit_feols(
     dropped = [t for t in requested if t in complete.columns and t not in names]
     for message in other:
         warnings.warn(f"{function}: pyfixest: {message}", UserWarning, stacklevel=3)
-    cov = pd.DataFrame(np.asarray(fit._vcov), index=names, columns=names)
     info: dict[str, object] = {
         "formula": formula,
         "dropped_missing": int(len(frame) - len(complete)),
@@ -241,11 +200,8 @@ def fit_feols(
         info["cluster"] = " + ".join(clusters)
         info["clusters"] = int(min(complete[c].nunique() for c in clusters))
     lhs, _, fixed = split_formula(formula, function)
-    result = RegressionResult(
-        params=pd.Series(fit.coef().to_numpy(float), index=names),
-        cov=cov,
-        nobs=int(fit._N),
-        df_resid=float(fit._df_t),
+    result = RegressionResult.from_pyfixest(
+        fit,
         vcov_type=describe_vcov(vcov),
         estimator="pyfixest.feols",
         info=info,

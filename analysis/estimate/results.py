@@ -186,6 +186,40 @@ class RegressionResult:
     weights: str | None = None
     fixed_effects: tuple[str, ...] = ()
 
+    @classmethod
+    def from_pyfixest(
+        cls,
+        fit: Any,
+        *,
+        vcov_type: str,
+        estimator: str,
+        info: dict[str, object] | None = None,
+        depvar: str | None = None,
+        weights: str | None = None,
+        fixed_effects: Sequence[str] = (),
+    ) -> RegressionResult:
+        """A fitted pyfixest model (``Feols``, ``Fepois``) as a result, refitting nothing.
+
+        The one place the package reads a pyfixest fit: pyfixest 0.60 exposes the
+        coefficients publicly (``coef()``) but the covariance matrix, the number of
+        observations and the residual degrees of freedom only as the attributes
+        ``_vcov``, ``_N`` and ``_df_t``; a pyfixest release that renames them breaks
+        here, and nowhere else.
+        """
+        names = [str(n) for n in fit.coef().index]
+        return cls(
+            params=pd.Series(fit.coef().to_numpy(float), index=names),
+            cov=pd.DataFrame(np.asarray(fit._vcov, dtype=float), index=names, columns=names),
+            nobs=int(fit._N),
+            df_resid=float(fit._df_t),
+            vcov_type=vcov_type,
+            estimator=estimator,
+            info=dict(info or {}),
+            depvar=depvar,
+            weights=weights,
+            fixed_effects=tuple(fixed_effects),
+        )
+
     # ---- inference -----------------------------------------------------------------
     @property
     def std_errors(self) -> pd.Series:

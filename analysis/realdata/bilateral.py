@@ -25,7 +25,7 @@ for one side of every pair. :func:`gravity_bilateral` therefore fits
 
 Standard errors. Observations sharing a country are correlated (mirror pairs, common
 denominators), so the headline covariance is dyadic-robust
-(:func:`~analysis.realdata.dyadic.dyadic_vcov`); rows clustered by base country and
+(:func:`~analysis.estimate.covariance.dyadic_vcov`); rows clustered by base country and
 two-way by base and target country are shown beside it for comparison. The PPML model
 is clustered by unordered country pair.
 
@@ -43,11 +43,12 @@ import numpy as np
 import pandas as pd
 from pyfixest.estimation import demean
 
+from analysis.config import FOCAL_COUNTRY
+from analysis.estimate.covariance import dyadic_vcov
 from analysis.estimate.mobility import gravity_ppml
 from analysis.estimate.premium import exact_demeaner, fit_feols, premium_formula
 from analysis.estimate.results import RegressionResult
-from analysis.realdata.common import COUNTRY_VALUE, KOREA, ModelSet, feols_multiway
-from analysis.realdata.dyadic import dyadic_vcov
+from analysis.realdata.common import COUNTRY_VALUE, ModelSet, feols_multiway
 from analysis.realdata.geo import great_circle_km
 from analysis.sources.worldbank import INCOME_GROUPS, TalentMigration
 
@@ -94,7 +95,9 @@ def bilateral_panel(tm: TalentMigration) -> pd.DataFrame:
     return panel
 
 
-def korea_bilateral(tm: TalentMigration, *, country: str = KOREA, top: int = 10) -> pd.DataFrame:
+def korea_bilateral(
+    tm: TalentMigration, *, country: str = FOCAL_COUNTRY, top: int = 10
+) -> pd.DataFrame:
     """``country``'s net flows with its ``top`` partners by mean absolute net flow.
 
     Parameters
@@ -166,7 +169,7 @@ def korea_bilateral(tm: TalentMigration, *, country: str = KOREA, top: int = 10)
     return out[columns].sort_values(["rank", "year"], ignore_index=True)
 
 
-def bilateral_net_total(tm: TalentMigration, *, country: str = KOREA) -> pd.DataFrame:
+def bilateral_net_total(tm: TalentMigration, *, country: str = FOCAL_COUNTRY) -> pd.DataFrame:
     """``country``'s net gain summed over the partners listed for it, by year.
 
     The rates share one denominator (``country``'s membership), so they add up: the sum

@@ -24,8 +24,6 @@ AI_SKILL_GROUP: str = "Artificial Intelligence (AI)"
 """The workbook's AI skill group (``skill_group_name``; id 2407, category
 "Disruptive Tech Skills")."""
 
-KOREA: str = "KOR"
-
 BOK_PREMIUM_IDS: dict[str, str] = {
     "KOR": "premium_kr_2024",
     "USA": "premium_us",
@@ -67,12 +65,8 @@ def wrap_pyfixest(
     fit: object, *, vcov_type: str, estimator: str, **info: object
 ) -> RegressionResult:
     """A fitted pyfixest model as a :class:`RegressionResult`."""
-    names = list(fit.coef().index)  # type: ignore[attr-defined]
-    return RegressionResult(
-        params=fit.coef().astype(float),  # type: ignore[attr-defined]
-        cov=pd.DataFrame(np.asarray(fit._vcov), index=names, columns=names),  # type: ignore[attr-defined]
-        nobs=int(fit._N),  # type: ignore[attr-defined]
-        df_resid=float(fit._df_t),  # type: ignore[attr-defined]
+    return RegressionResult.from_pyfixest(
+        fit,
         vcov_type=vcov_type,
         estimator=estimator,
         info={"formula": fit._fml, **info},  # type: ignore[attr-defined]

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.estimate.covariance import dyadic_vcov
 from analysis.realdata.bilateral import (
     bilateral_net_total,
     bilateral_panel,
@@ -47,7 +48,6 @@ from analysis.realdata.compensation import (
     compensation_mobility_link,
     compensation_mobility_tests,
 )
-from analysis.realdata.dyadic import dyadic_vcov
 from analysis.realdata.geo import great_circle_km
 from analysis.realdata.inference import (
     ols_slope,

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 
+from analysis.config import FOCAL_COUNTRY
+from analysis.estimate.results import RegressionResult
 from analysis.sources.revelio import Delivery, read_delivery
 from analysis.sources.taxonomy import load_ai_taxonomy
 
@@ -150,10 +152,10 @@ def _premium(frame: pd.DataFrame, regressor: str) -> tuple[float, float, int]:
             weights="weight",
             vcov={"CRV1": "user_id"},
         )
-    b = float(fit.coef()[regressor])
-    se = float(fit.se()[regressor])
+    result = RegressionResult.from_pyfixest(fit, vcov_type="CRV1: user_id", estimator="feols")
+    b, se = float(result.params[regressor]), float(result.std_errors[regressor])
     # percent and delta-method standard error of exp(b) - 1
-    return 100 * (np.exp(b) - 1), 100 * np.exp(b) * se, int(fit._N)
+    return 100 * (np.exp(b) - 1), 100 * np.exp(b) * se, result.nobs
 
 
 def measure_moments(delivery: str | Path | Delivery) -> dict[str, Moment]:
@@ -178,8 +180,8 @@ def measure_moments(delivery: str | Path | Delivery) -> dict[str, Moment]:
         return Moment("", float(w.sum()), float(np.sqrt((w**2).sum())), len(sel))
 
     for fid, (c, y) in {
-        "kr_ai_workers_2010": ("KOR", 2010),
-        "kr_ai_workers_2024": ("KOR", 2024),
+        "kr_ai_workers_2010": (FOCAL_COUNTRY, 2010),
+        "kr_ai_workers_2024": (FOCAL_COUNTRY, 2024),
         "us_ai_workers_2024": ("USA", 2024),
         "uk_ai_workers_2024": ("GBR", 2024),
         "fr_ai_workers_2024": ("FRA", 2024),
@@ -188,7 +190,7 @@ def measure_moments(delivery: str | Path | Delivery) -> dict[str, Moment]:
         m.figure_id = fid
         out[fid] = m
 
-    kor = panel[panel["country"] == "KOR"]
+    kor = panel[panel["country"] == FOCAL_COUNTRY]
     yearly = {year: _premium(kor[kor["year"] == year], "ai") for year in range(2010, 2025)}
     out["premium_kr_2024"] = Moment("premium_kr_2024", *yearly[2024])
     out["premium_kr_2010"] = Moment("premium_kr_2010", *yearly[2010])
@@ -226,8 +228,8 @@ def measure_moments(delivery: str | Path | Delivery) -> dict[str, Moment]:
         )
 
     # Koreans abroad, 2024
-    kr = panel[(panel["origin"] == "KOR") & (panel["year"] == 2024)]
-    abroad = kr["country"].notna() & (kr["country"] != "KOR")
+    kr = panel[(panel["origin"] == FOCAL_COUNTRY) & (panel["year"] == 2024)]
+    abroad = kr["country"].notna() & (kr["country"] != FOCAL_COUNTRY)
     for flag, fid in ((True, "kr_abroad_share"), (False, "kr_abroad_share_nonai")):
         sel = kr["ai"] == flag
         share = kr.loc[sel & abroad, "weight"].sum() / kr.loc[sel, "weight"].sum()
@@ -268,12 +270,12 @@ def net_flows(delivery: Delivery) -> pd.DataFrame:
     """Korean-origin AI workers' emigration and return by year (weighted), from the
     change of main-job country between consecutive person-years."""
     panel, _ = _panel(delivery, range(2009, 2025))
-    kr = panel[panel["origin"] == "KOR"].sort_values(["user_id", "year"])
+    kr = panel[panel["origin"] == FOCAL_COUNTRY].sort_values(["user_id", "year"])
     prev = kr.groupby("user_id")[["year", "country"]].shift()
     step = kr.assign(prev_year=prev["year"], prev_country=prev["country"])
     step = step[(step["prev_year"] == step["year"] - 1) & step["ai"]]
-    emig = (step["prev_country"] == "KOR") & (step["country"] != "KOR")
-    ret = (step["prev_country"] != "KOR") & (step["country"] == "KOR")
+    emig = (step["prev_country"] == FOCAL_COUNTRY) & (step["country"] != FOCAL_COUNTRY)
+    ret = (step["prev_country"] != FOCAL_COUNTRY) & (step["country"] == FOCAL_COUNTRY)
     out = pd.DataFrame(
         {
             "emigration": step[emig].groupby("year")["weight"].sum(),
