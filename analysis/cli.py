@@ -18,6 +18,7 @@ from pathlib import Path
 
 from analysis import __version__, config
 from analysis.errors import ArgumentError, InputError
+from analysis.logs import log_to_stderr
 
 
 def positive_scale(text: str) -> float:
@@ -570,6 +571,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a bug in the package and propagates with its traceback.
     """
     args = build_parser().parse_args(argv)
+    log_to_stderr()
     try:
         return int(args.func(args))
     except InputError as exc:

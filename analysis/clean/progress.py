@@ -1,32 +1,39 @@
-"""A minimal progress display: one line per step, with elapsed time, to stderr.
+"""The clean stage's progress: one line per step, with the elapsed time, logged under
+``analysis.clean`` (:mod:`analysis.logs`; the command line shows it on stderr).
 
 Examples
 --------
->>> import io
->>> stream = io.StringIO()
->>> progress = Progress(enabled=True, stream=stream, clock=iter([0.0, 1.5]).__next__)
+>>> import logging
+>>> lines = []
+>>> class Keep(logging.Handler):
+...     def emit(self, record):
+...         lines.append(record.getMessage())
+>>> logging.getLogger("analysis.clean").addHandler(Keep())
+>>> logging.getLogger("analysis.clean").setLevel(logging.INFO)
+>>> progress = Progress(enabled=True, clock=iter([0.0, 1.5]).__next__)
 >>> with progress.step("read delivery"):
 ...     pass
->>> stream.getvalue().splitlines()[-1]
+>>> lines[-1]
 '[clean    1.5s] read delivery: done in 1.5s'
 """
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import TextIO
+from dataclasses import dataclass
+
+logger = logging.getLogger("analysis.clean")
 
 
 @dataclass
 class Progress:
-    """Prints ``[clean <elapsed>] <step>`` when a step starts and when it ends."""
+    """Logs ``[clean <elapsed>] <step>`` when a step starts and when it ends (when
+    ``enabled``)."""
 
     enabled: bool = False
-    stream: TextIO = field(default_factory=lambda: sys.stderr)
     clock: Callable[[], float] = time.perf_counter
     _start: float | None = None
 
@@ -37,9 +44,9 @@ class Progress:
         return now - self._start
 
     def log(self, message: str) -> None:
-        """Print one line (when enabled)."""
+        """Log one line (when enabled)."""
         if self.enabled:
-            print(f"[clean {self._elapsed():6.1f}s] {message}", file=self.stream, flush=True)
+            logger.info("[clean %6.1fs] %s", self._elapsed(), message)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -48,9 +55,7 @@ class Progress:
             yield
             return
         begin = self._elapsed()
-        print(f"[clean {begin:6.1f}s] {name} ...", file=self.stream, flush=True)
+        logger.info("[clean %6.1fs] %s ...", begin, name)
         yield
         end = self._elapsed()
-        print(
-            f"[clean {end:6.1f}s] {name}: done in {end - begin:.1f}s", file=self.stream, flush=True
-        )
+        logger.info("[clean %6.1fs] %s: done in %.1fs", end, name, end - begin)

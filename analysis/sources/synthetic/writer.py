@@ -28,7 +28,6 @@ import json
 import multiprocessing as mp
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from analysis import __version__, config
 from analysis.io import sha256_file, write_atomic
@@ -208,19 +208,17 @@ def write_synthetic_delivery(
     n_chunks = max(1, -(-len(origins) // chunk_size))
     stocks, moves, malformed = [], [], []
     job = _ChunkJob(world, observer, origins, chunk_size, seed, schema, fmt, tmp)
-    for done, (chunk, truth) in enumerate(_run_chunks(job, n_chunks, workers), start=1):
+    chunks = tqdm(
+        _run_chunks(job, n_chunks, workers),
+        total=n_chunks,
+        desc="synth",
+        unit="chunk",
+        disable=not progress or None,  # None: shown on a terminal only
+    )
+    for _chunk, truth in chunks:
         stocks.append(truth["stocks"])
         moves.append(truth["moves"])
         malformed.append(truth["malformed"])
-        if progress:
-            hi = min((chunk + 1) * chunk_size, len(origins))
-            print(
-                f"\rsynth: chunk {done}/{n_chunks} ({hi:,} of {len(origins):,} persons)",
-                end="",
-                file=sys.stderr,
-            )
-    if progress:
-        print(file=sys.stderr)
 
     codes = np.array(world.countries, dtype=object)
     stock = (
