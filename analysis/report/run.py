@@ -86,6 +86,27 @@ def notebook_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
+def _needed_folder(
+    declared: dict[Path, dict[str, object]],
+    parameter: str,
+    folder: str | Path | None,
+    stage: str,
+    flag: str,
+) -> Path | None:
+    """``folder`` resolved if a notebook declares ``parameter`` (``None`` if none does);
+    a named error when a notebook needs it and it is not given."""
+    needing = [nb.stem for nb, names in declared.items() if parameter in names]
+    if not needing:
+        return None
+    if folder is None:
+        raise ArgumentError(
+            f"{', '.join(needing)} reads the {stage} stage's folder: run "
+            f"`python -m analysis {stage}` and pass its folder ({flag} on the command line, "
+            f"{parameter}= in Python)"
+        )
+    return Path(folder).resolve()
+
+
 def check_validation_input(validation_dir: Path, estimates_dir: Path) -> None:
     """The validate stage's folder is whole and was made from these estimates."""
     validation = verify_validation(validation_dir)
@@ -177,23 +198,17 @@ def run_reports(
     notebooks = notebooks or sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
     declared = {nb: pm.inspect_notebook(str(nb)) for nb in notebooks}
     folders: dict[str, object] = {}
-    if any(VALIDATION_PARAMETER in d for d in declared.values()):
-        if validation_dir is None:
-            raise ArgumentError(
-                "the validation page needs the validate stage's folder: run "
-                "`python -m analysis validate` and pass its folder (--validation)"
-            )
-        validation_dir = Path(validation_dir).resolve()
+    validation_dir = _needed_folder(
+        declared, VALIDATION_PARAMETER, validation_dir, "validate", "--validation"
+    )
+    if validation_dir is not None:
         check_validation_input(validation_dir, estimates_dir)
         folders[VALIDATION_PARAMETER] = str(validation_dir)
     unavailable = None  # the worldbank stage's reason, when it found no workbook
-    if any(WORLDBANK_PARAMETER in d for d in declared.values()):
-        if worldbank_dir is None:
-            raise ArgumentError(
-                "the World Bank page needs the worldbank stage's folder: run "
-                "`python -m analysis worldbank` and pass its folder (--worldbank)"
-            )
-        worldbank_dir = Path(worldbank_dir).resolve()
+    worldbank_dir = _needed_folder(
+        declared, WORLDBANK_PARAMETER, worldbank_dir, "worldbank", "--worldbank"
+    )
+    if worldbank_dir is not None:
         unavailable = verify_worldbank(worldbank_dir).get("unavailable")
         folders[WORLDBANK_PARAMETER] = str(worldbank_dir)
     parameters: dict[str, object] = {
