@@ -18,8 +18,8 @@ def bilateral_flows(panel: pd.DataFrame, premiums: pd.DataFrame) -> pd.DataFrame
     needed += history
     if len(history) == 2:
         # the cleaned panel carries each row's previous year: keep the AI workers' rows
-        # that have one before copying any column (a copy of the whole frame's columns
-        # was the estimate stage's peak memory at the BOK's size)
+        # that have one before copying any column (a copy of every row would set the
+        # stage's peak memory)
         keep = panel["ai"].to_numpy(bool) & panel["prev_year_observed"].to_numpy(bool)
         steps = transitions(panel.loc[keep, needed])
     else:

@@ -1,4 +1,4 @@
-"""Analyses of the World Bank-LinkedIn talent-migration workbook (issue #7): the public API.
+"""Analyses of the World Bank-LinkedIn talent-migration workbook: the public API.
 
 Each question lives in its own small module; this one gathers them, and
 :func:`talent_migration_tables` runs them all for a report.

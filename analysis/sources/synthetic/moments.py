@@ -19,8 +19,9 @@ measures each moment with simple, documented rules:
   as exp(b) - 1 in percent. The vintage matters because a position carries one salary,
   set when it starts: a long-running position's pay is that of an earlier year.
 
-These are the calibration's measurement rules; the cleaning stage (issue #4) and the
-estimators (issue #5) are the package's full versions of the same ideas.
+These are the calibration's measurement rules; the cleaning stage (:mod:`analysis.clean`)
+and the estimators (:mod:`analysis.estimate`) are the package's full versions of the
+same ideas.
 """
 
 from __future__ import annotations
