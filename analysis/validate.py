@@ -48,7 +48,7 @@ from analysis.output_set import (
     start_output_set,
     verify_estimates,
 )
-from analysis.sources.published import load_published_figures
+from analysis.sources.published import BOK_PREMIUM_IDS, load_published_figures, parse_year_pattern
 
 Z95 = 1.959964
 PASS, FAIL = "pass", "fail"
@@ -140,12 +140,10 @@ def _share(est_dir: Path, table: str, item: str, **where: object) -> Estimate:
 
 #: figure id -> how to get our estimate from the estimates folder
 ESTIMATORS: dict[str, Callable[[Path], Estimate]] = {
-    "premium_kr_2024": lambda d: _premium_country(d, FOCAL_COUNTRY),
-    "premium_us": lambda d: _premium_country(d, "USA"),
-    "premium_ca": lambda d: _premium_country(d, "CAN"),
-    "premium_uk": lambda d: _premium_country(d, "GBR"),
-    "premium_fr": lambda d: _premium_country(d, "FRA"),
-    "premium_au": lambda d: _premium_country(d, "AUS"),
+    **{
+        fid: (lambda d, country=country: _premium_country(d, country))
+        for country, fid in BOK_PREMIUM_IDS.items()
+    },
     "premium_kr_2010": lambda d: _premium_year(d, 2010),
     "premium_kr_avg_2010_2024": _premium_avg,
     "premium_skill_pattern_recognition": lambda d: _premium_skill(d, "ai_pattern_recognition"),
@@ -206,14 +204,10 @@ def _roles(synthetic: bool) -> Callable[[str], str]:
 def _net_outflow_row(est_dir: Path, figure: pd.Series, role: str) -> dict[str, object]:
     flows = _csv(est_dir, "flows_ai")
     kor = flows[flows["country"] == FOCAL_COUNTRY].set_index("year")
-    pattern = dict(part.split("=") for part in str(figure["pattern"]).split(";"))
-    expected: dict[int, int] = {}
+    pattern = parse_year_pattern(str(figure["pattern"]))
+    expected: dict[int, int] = {}  # year -> sign of the net INFLOW
     for sign, key in ((-1, "net_outflow_years"), (1, "net_inflow_years")):
-        for span in pattern.get(key, "").split(","):
-            if span:
-                lo, _, hi = span.partition("-")
-                for year in range(int(lo), int(hi or lo) + 1):
-                    expected[year] = sign  # sign of the net INFLOW
+        expected.update(dict.fromkeys(pattern.get(key, []), sign))
     years = [y for y in sorted(expected) if y in kor.index]
     matches = [int(np.sign(kor.loc[y, "net_inflow"]) == expected[y]) for y in years]
     got = ", ".join(f"{y}: {kor.loc[y, 'net_inflow']:+,.0f}" for y in years)

@@ -4,8 +4,6 @@ Examples
 --------
 >>> sign_of(-142.87), sign_of(0.0), sign_of(17.02)
 (-1, 0, 1)
->>> parse_year_pattern("net_outflow_years=2010-2012,2014;net_inflow_years=2013")
-{'net_outflow_years': [2010, 2011, 2012, 2014], 'net_inflow_years': [2013]}
 """
 
 from __future__ import annotations
@@ -24,16 +22,6 @@ AI_SKILL_GROUP: str = "Artificial Intelligence (AI)"
 """The workbook's AI skill group (``skill_group_name``; id 2407, category
 "Disruptive Tech Skills")."""
 
-BOK_PREMIUM_IDS: dict[str, str] = {
-    "KOR": "premium_kr_2024",
-    "USA": "premium_us",
-    "CAN": "premium_ca",
-    "GBR": "premium_uk",
-    "FRA": "premium_fr",
-    "AUS": "premium_au",
-}
-"""The six countries whose AI wage premiums the BOK compares -> registry ids."""
-
 SKILL_VALUE: str = "net_per_10k_skill_members"
 COUNTRY_VALUE: str = "net_per_10k_base_members"
 
@@ -43,22 +31,6 @@ def sign_of(value: float) -> int:
     if np.isnan(value):
         raise ValueError("sign of NaN")
     return int(np.sign(value))
-
-
-def parse_year_pattern(pattern: str) -> dict[str, list[int]]:
-    """Parse a registry ``pattern`` such as ``a_years=2010-2019,2021;b_years=2020``.
-
-    Returns ``{key: sorted years}``; ranges are inclusive.
-    """
-    out: dict[str, list[int]] = {}
-    for part in filter(None, (p.strip() for p in pattern.split(";"))):
-        key, _, spec = part.partition("=")
-        years: set[int] = set()
-        for item in filter(None, (s.strip() for s in spec.split(","))):
-            low, _, high = item.partition("-")
-            years.update(range(int(low), int(high or low) + 1))
-        out[key.strip()] = sorted(years)
-    return out
 
 
 def wrap_pyfixest(

@@ -39,14 +39,14 @@ import numpy as np
 import pandas as pd
 
 from analysis.estimate.results import RegressionResult
-from analysis.realdata.common import AI_SKILL_GROUP, BOK_PREMIUM_IDS, SKILL_VALUE
+from analysis.realdata.common import AI_SKILL_GROUP, SKILL_VALUE
 from analysis.realdata.inference import (
     SlopeTestResult,
     ols_slope,
     permutation_slope_test,
     wild_bootstrap_slope_test,
 )
-from analysis.sources.published import get_figure, load_published_figures
+from analysis.sources.published import BOK_PREMIUM_IDS, get_figure, load_published_figures
 from analysis.sources.worldbank import TalentMigration
 
 __all__ = [
@@ -125,7 +125,7 @@ def premium_points(
         ``None``: the mean over the workbook's years (2015-2019); else that year's value.
     premium_ids
         ISO3 -> registry id of the premium (default
-        :data:`~analysis.realdata.common.BOK_PREMIUM_IDS`).
+        :data:`~analysis.sources.published.BOK_PREMIUM_IDS`).
     """
     premium_ids = dict(BOK_PREMIUM_IDS if premium_ids is None else premium_ids)
     skills = tm.skill_migration

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import FOCAL_COUNTRY
-from analysis.realdata.common import AI_SKILL_GROUP, SKILL_VALUE, parse_year_pattern
-from analysis.sources.published import get_figure, load_published_figures
+from analysis.realdata.common import AI_SKILL_GROUP, SKILL_VALUE
+from analysis.sources.published import get_figure, load_published_figures, parse_year_pattern
 from analysis.sources.worldbank import TalentMigration
 
 __all__ = [

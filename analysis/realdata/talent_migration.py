@@ -42,7 +42,7 @@ from analysis.realdata.bilateral import (
     gravity_bilateral,
     korea_bilateral,
 )
-from analysis.realdata.common import AI_SKILL_GROUP, BOK_PREMIUM_IDS, COUNTRY_VALUE, ModelSet
+from analysis.realdata.common import AI_SKILL_GROUP, COUNTRY_VALUE, ModelSet
 from analysis.realdata.compensation import (
     CompensationMobility,
     compensation_mobility_link,
@@ -56,7 +56,7 @@ from analysis.realdata.inference import (
 )
 from analysis.realdata.korea import WORLDBANK, KoreaAIMigration, korea_ai_net_migration
 from analysis.realdata.skills import TERM, SkillComparison, ai_vs_other_skills
-from analysis.sources.published import load_published_figures
+from analysis.sources.published import BOK_PREMIUM_IDS, load_published_figures
 from analysis.sources.worldbank import TalentMigration
 
 __all__ = [

@@ -16,9 +16,8 @@ import pandas as pd
 
 from analysis.config import FOCAL_COUNTRY
 from analysis.io import write_atomic
-from analysis.realdata.common import BOK_PREMIUM_IDS, parse_year_pattern
 from analysis.report import style
-from analysis.sources.published import load_published_figures
+from analysis.sources.published import BOK_PREMIUM_IDS, load_published_figures, parse_year_pattern
 
 
 def save(fig: plt.Figure, stem: str | Path) -> list[Path]:

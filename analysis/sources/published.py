@@ -73,6 +73,7 @@ import pandas as pd
 from analysis import config
 
 __all__ = [
+    "BOK_PREMIUM_IDS",
     "COLUMNS",
     "DEFAULT_PATH",
     "KINDS",
@@ -81,7 +82,38 @@ __all__ = [
     "figure_value",
     "get_figure",
     "load_published_figures",
+    "parse_year_pattern",
 ]
+
+BOK_PREMIUM_IDS: dict[str, str] = {
+    "KOR": "premium_kr_2024",
+    "USA": "premium_us",
+    "CAN": "premium_ca",
+    "GBR": "premium_uk",
+    "FRA": "premium_fr",
+    "AUS": "premium_au",
+}
+"""The six countries whose AI wage premiums the BOK compares (ISO3) -> registry ids."""
+
+
+def parse_year_pattern(pattern: str) -> dict[str, list[int]]:
+    """Parse a registry ``pattern`` such as ``a_years=2010-2019,2021;b_years=2020``.
+
+    Returns ``{key: sorted years}``; ranges are inclusive.
+
+    >>> parse_year_pattern("net_outflow_years=2010-2012,2014;net_inflow_years=2013")
+    {'net_outflow_years': [2010, 2011, 2012, 2014], 'net_inflow_years': [2013]}
+    """
+    out: dict[str, list[int]] = {}
+    for part in filter(None, (p.strip() for p in pattern.split(";"))):
+        key, _, spec = part.partition("=")
+        years: set[int] = set()
+        for item in filter(None, (s.strip() for s in spec.split(","))):
+            low, _, high = item.partition("-")
+            years.update(range(int(low), int(high or low) + 1))
+        out[key.strip()] = sorted(years)
+    return out
+
 
 DEFAULT_PATH: Path = config.PUBLISHED_FIGURES_CSV
 """Default location of the registry: ``<package>/data/published_figures.csv``."""

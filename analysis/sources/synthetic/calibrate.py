@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis import config
+from analysis.config import FOCAL_COUNTRY
 from analysis.errors import ArgumentError
-from analysis.sources.published import load_published_figures
+from analysis.sources.published import BOK_PREMIUM_IDS, load_published_figures
 from analysis.sources.synthetic.moments import Moment, measure_moments
 from analysis.sources.synthetic.params import Params, load_params, rewrite_values
 from analysis.sources.synthetic.writer import write_synthetic_delivery
@@ -89,13 +90,7 @@ _SHARES = {
     "skill_share_2024_dl": "deep learning",
     "skill_share_2024_signal_processing": "signal processing",
 }
-_PREMIUM_COUNTRY = {
-    "premium_us": "USA",
-    "premium_ca": "CAN",
-    "premium_uk": "GBR",
-    "premium_fr": "FRA",
-    "premium_au": "AUS",
-}
+_PREMIUM_COUNTRY = {f: c for c, f in BOK_PREMIUM_IDS.items() if c != FOCAL_COUNTRY}
 
 
 @dataclass

@@ -37,16 +37,12 @@ import pyfixest as pf
 
 from analysis.config import FOCAL_COUNTRY
 from analysis.estimate.results import RegressionResult
+from analysis.sources.published import BOK_PREMIUM_IDS
 from analysis.sources.revelio import Delivery, read_delivery
 from analysis.sources.taxonomy import load_ai_taxonomy
 
-COUNTRIES_WITH_PREMIUM = {
-    "USA": "premium_us",
-    "CAN": "premium_ca",
-    "GBR": "premium_uk",
-    "FRA": "premium_fr",
-    "AUS": "premium_au",
-}
+#: The BOK's premium countries other than the focal one -> registry ids.
+COUNTRIES_WITH_PREMIUM = {c: f for c, f in BOK_PREMIUM_IDS.items() if c != FOCAL_COUNTRY}
 SKILL_PREMIUM_IDS = {
     "pattern recognition": "premium_skill_pattern_recognition",
     "neuroscience": "premium_skill_neuroscience",
