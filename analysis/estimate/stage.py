@@ -268,10 +268,14 @@ def run_estimates(
     start_output_set(out_dir, ESTIMATES_MANIFEST)
     for name, frame in tables.items():
         written[name] = write_frame_atomic(frame.round(10), out_dir / f"{name}.csv")
-    generator = clean_manifest.get("delivery", {}).get("checksums", {}).get("generator")
+    delivery = clean_manifest.get("delivery", {}).get("checksums", {})
+    synthetic = delivery.get("generator") == "analysis.sources.synthetic"
     manifest = {
         "stage": "estimate",
-        "synthetic": generator == "analysis.sources.synthetic",
+        "synthetic": synthetic,
+        # the synthetic world's settings (the report's pages state them)
+        "seed": delivery.get("seed") if synthetic else None,
+        "scale": delivery.get("scale") if synthetic else None,
         "package_version": __version__,
         "panel": str(panel_dir),
         "spec": SPEC,

@@ -58,22 +58,16 @@ VALIDATION_PARAMETER: str = "validation_dir"
 """A notebook that takes this parameter reads the validate stage's folder."""
 
 
-def data_kind(estimates_dir: Path) -> str:
-    """``"synthetic"`` or ``"real"``, from the estimates manifest."""
-    manifest = json.loads((estimates_dir / "estimates_manifest.json").read_text())
-    return "synthetic" if manifest.get("synthetic") else "real"
-
-
-def synthetic_settings(processed_dir: Path) -> dict[str, object]:
-    """``seed`` and ``scale`` of the synthetic delivery behind the processed data (both
-    ``None`` for a real delivery or when the processed manifest does not record them)."""
-    manifest = processed_dir / "manifest.json"
-    checksums = (
-        json.loads(manifest.read_text()).get("delivery", {}).get("checksums", {})
-        if manifest.is_file()
-        else {}
-    )
-    return {"seed": checksums.get("seed"), "scale": checksums.get("scale")}
+def data_settings(estimates_dir: Path) -> dict[str, object]:
+    """What the estimates were made from, as the estimates manifest records it:
+    ``data_kind`` (``"synthetic"`` or ``"real"``) and, for a synthetic delivery, its
+    ``seed`` and ``scale`` (``None`` otherwise)."""
+    manifest = json.loads((estimates_dir / ESTIMATES_MANIFEST).read_text())
+    return {
+        "data_kind": "synthetic" if manifest.get("synthetic") else "real",
+        "seed": manifest.get("seed"),
+        "scale": manifest.get("scale"),
+    }
 
 
 def notebook_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
@@ -215,8 +209,7 @@ def run_reports(
         "estimates_dir": str(estimates_dir),
         "processed_dir": str(processed_dir),
         "reports_dir": str(reports_dir),
-        "data_kind": data_kind(estimates_dir),
-        **synthetic_settings(processed_dir),
+        **data_settings(estimates_dir),
         **folders,
     }
 
