@@ -18,12 +18,12 @@ without starting a kernel, and the other notebooks run as usual.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import jinja2
 import nbformat
 import papermill as pm
 from nbconvert import HTMLExporter
@@ -287,39 +287,40 @@ def _execute(
     )
 
 
+#: The report's HTML templates (package data).
+TEMPLATES: Path = Path(__file__).parent / "templates"
+
+
 def write_index(reports_dir: Path, pages: list[Path], notes: list[Path] | None = None) -> Path:
-    """``reports/index.html``: links to every page, figure and table.
+    """``reports/index.html`` from ``templates/index.html.j2``: links to every page,
+    figure and table, relative to ``reports_dir``.
 
     Pages in ``notes`` (a note about a missing input instead of results) are marked so.
     """
     marked = set(notes or [])
 
-    def links(paths: list[Path]) -> str:
-        items = "".join(
-            f'<li><a href="{html.escape(p.relative_to(reports_dir).as_posix())}">'
-            f"{html.escape(p.name)}</a>"
-            + (" (not built: input missing, the page says how to get it)" if p in marked else "")
-            + "</li>"
+    def entries(paths: list[Path]) -> list[dict[str, object]]:
+        return [
+            {
+                "href": p.relative_to(reports_dir).as_posix(),
+                "name": p.name,
+                "stem": p.stem,
+                "note": p in marked,
+            }
             for p in paths
-        )
-        return f"<ul>{items}</ul>"
+        ]
 
-    figures = sorted((reports_dir / "figures").glob("*.png"))
-    pdfs = sorted((reports_dir / "figures").glob("*.pdf"))
-    tables = sorted((reports_dir / "tables").glob("*.csv")) + sorted(
-        (reports_dir / "tables").glob("*.tex")
+    figures_dir, tables_dir = reports_dir / "figures", reports_dir / "tables"
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
     )
-    thumbs = "".join(
-        f'<figure><img src="{html.escape(f.relative_to(reports_dir).as_posix())}" '
-        f'alt="{html.escape(f.stem)}" width="480"><figcaption>{html.escape(f.stem)}'
-        "</figcaption></figure>"
-        for f in figures
+    text = environment.get_template("index.html.j2").render(
+        pages=entries(pages),
+        figures=entries(sorted(figures_dir.glob("*.png"))),
+        pdfs=entries(sorted(figures_dir.glob("*.pdf"))),
+        tables=entries(sorted(tables_dir.glob("*.csv")) + sorted(tables_dir.glob("*.tex"))),
     )
-    text = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>AI wage premium and "
-        "AI-talent mobility: reports</title></head><body>"
-        "<h1>AI wage premium and AI-talent mobility</h1>"
-        f"<h2>Notebooks</h2>{links(pages)}<h2>Figures</h2>{thumbs}{links(pdfs)}"
-        f"<h2>Tables</h2>{links(tables)}</body></html>\n"
-    )
-    return write_atomic(reports_dir / "index.html", lambda p: p.write_text(text))
+    return write_atomic(reports_dir / "index.html", lambda p: p.write_text(text + "\n"))
