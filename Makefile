@@ -117,11 +117,12 @@ define setting
 $(shell mkdir -p $(SETTINGS) && { echo '$(2)' | cmp -s - $(SETTINGS)/$(1) || echo '$(2)' > $(SETTINGS)/$(1); })$(SETTINGS)/$(1)
 endef
 
-# The code each stage runs: its own package folder and the package's shared modules.
-code = $(shell find $(1) -type f \( -name '*.py' -o -name '*.toml' -o -name '*.csv' \) \
-	-not -path '*/__pycache__/*')
-SHARED_CODE := $(call code,analysis/data) $(wildcard analysis/__init__.py analysis/config.py \
-	analysis/errors.py analysis/io.py analysis/ledger.py analysis/output_set.py analysis/cli.py)
+# The code each stage runs: its own package folder and the package's shared modules (every
+# module at the top of the package but the validate stage's).
+code = $(shell find $(1) -type f \( -name '*.py' -o -name '*.toml' -o -name '*.csv' \
+	-o -name '*.j2' \) -not -path '*/__pycache__/*')
+SHARED_CODE := $(call code,analysis/data) \
+	$(filter-out analysis/validate.py,$(wildcard analysis/*.py))
 SOURCES_CODE := $(call code,analysis/sources) $(SHARED_CODE)
 
 CLEANED := $(PROCESSED)/manifest.json
@@ -152,11 +153,12 @@ $(VALIDATED): $(ESTIMATED) analysis/validate.py $(call code,analysis/realdata) $
 # the real-data analyses: the workbook (when it exists) and their code; the settings file
 # records the workbook's path, so naming another file reruns the stage
 $(WORLDBANK_DONE): $(wildcard $(WORLDBANK)) $(call setting,worldbank,$(WORLDBANK)) \
-		$(call code,analysis/realdata) $(SOURCES_CODE) analysis/child_processes.py
+		$(call code,analysis/realdata) $(SOURCES_CODE)
 	$(RUN) -m analysis worldbank --workbook $(WORLDBANK) --out $(WORLDBANK_DIR)
 
 REPORT_INPUTS := $(CLEANED) $(ESTIMATED) $(VALIDATED) $(call code,analysis/report) \
-	$(call code,analysis/realdata) $(call code,analysis/estimate) $(SOURCES_CODE)
+	$(call code,analysis/realdata) $(call code,analysis/estimate) $(SOURCES_CODE) \
+	analysis/validate.py
 $(REPORTS)/html/%.html: $(NOTEBOOKS)/%.ipynb $(REPORT_INPUTS)
 	$(RUN) -m analysis report --notebook $< --out $(REPORTS) --estimates $(ESTIMATES) \
 		--processed $(PROCESSED) --validation $(VALIDATION) --worldbank $(WORLDBANK_DIR)
@@ -164,5 +166,6 @@ $(REPORTS)/html/%.html: $(NOTEBOOKS)/%.ipynb $(REPORT_INPUTS)
 # the one page that reads the worldbank stage's tables
 $(REPORTS)/html/04_world_bank.html: $(WORLDBANK_DONE)
 
-$(INDEX): $(PAGES)
+# the settings file holds the list of notebooks: a page added or removed rewrites the index
+$(INDEX): $(PAGES) $(call setting,notebooks,$(notdir $(NOTEBOOK_FILES)))
 	$(RUN) -m analysis report --index --out $(REPORTS) $(addprefix --notebook ,$(NOTEBOOK_FILES))
