@@ -40,6 +40,22 @@ from analysis.sql import identifier, literal, parquet_source
 
 #: Text columns that hold country codes (one category set for all of them).
 COUNTRY_COLUMNS: tuple[str, ...] = ("country", "origin", "prev_country")
+#: The category a missing categorical control becomes (a missing degree is a group of
+#: its own, not a dropped row).
+MISSING_CATEGORY: str = "unknown"
+
+
+def control_as_text(column: str) -> str:
+    """SQL of a categorical control as text, :data:`MISSING_CATEGORY` when missing
+    (the premium regressions and the compact frame group the panel the same way).
+
+    >>> print(control_as_text("sex"))
+    coalesce(CAST("sex" AS VARCHAR), 'unknown') AS "sex"
+    """
+    name = identifier(column)
+    return f"coalesce(CAST({name} AS VARCHAR), {literal(MISSING_CATEGORY)}) AS {name}"
+
+
 #: Categorical controls: a missing value is the category ``"unknown"``.
 CONTROL_COLUMNS: tuple[str, ...] = (
     "seniority",
@@ -78,9 +94,7 @@ def read_panel_frame(
     select, text = [], []
     for c in wanted:
         if c in CONTROL_COLUMNS:
-            select.append(
-                f"coalesce(CAST({identifier(c)} AS VARCHAR), 'unknown') AS {identifier(c)}"
-            )
+            select.append(control_as_text(c))
             text.append(c)
         elif types[c] == "BOOLEAN":
             # a missing flag is False (an AI flag, or "changed employer": not observed)
@@ -146,7 +160,9 @@ def prepare_panel(panel: pd.DataFrame) -> pd.DataFrame:
         data["start_year"] = pd.to_datetime(data["startdate"]).dt.year.astype(str)
     for col in CONTROL_COLUMNS:
         if col in data:
-            data[col] = data[col].astype("object").where(data[col].notna(), "unknown").astype(str)
+            data[col] = (
+                data[col].astype("object").where(data[col].notna(), MISSING_CATEGORY).astype(str)
+            )
     for col in [c for c in data.columns if c == "ai" or c.startswith("ai_")]:
         data[col] = data[col].fillna(False).astype(bool)
     return data

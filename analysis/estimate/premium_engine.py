@@ -41,10 +41,10 @@ from analysis.estimate.normal_equations import (
     normal_equations,
     solve,
 )
-from analysis.estimate.panel_frame import CONTROL_COLUMNS
+from analysis.estimate.panel_frame import CONTROL_COLUMNS, control_as_text
 from analysis.estimate.premium import PremiumResult, _premium_row, _premium_table
 from analysis.estimate.skillpay import COUNT_TERMS, SHARE_PREFIX, UNLISTED, SkillPay
-from analysis.sql import identifier, literal
+from analysis.sql import identifier, literal, parquet_source
 
 #: DuckDB memory limit of the estimate stage (:data:`analysis.config.DUCKDB_MEMORY_LIMIT`).
 MEMORY_LIMIT: str = config.DUCKDB_MEMORY_LIMIT
@@ -86,7 +86,7 @@ def premium_view(
     (``"unknown"`` when missing), ``start_year`` of the position and the skill-set
     design (``share_<skill>``, ``clusters_2``, ``clusters_3plus``, ``ai_unlisted``).
     """
-    source = f"read_parquet({literal(Path(panel).as_posix())})"
+    source = parquet_source(panel)
     types = {r[0]: r[1] for r in con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     fixed = [c for c in CATEGORICAL if c in types]
     # the same groups as prepare_panel's text with "unknown"; integer codes (missing:
@@ -94,7 +94,7 @@ def premium_view(
     text = [
         f"coalesce({identifier(c)}, {MISSING_CODE}) AS {identifier(c)}"
         if types[c] in INTEGER_TYPES
-        else f"coalesce(CAST({identifier(c)} AS VARCHAR), 'unknown') AS {identifier(c)}"
+        else control_as_text(c)
         for c in fixed
     ]
     if "startdate" in types and "start_year" not in types:
