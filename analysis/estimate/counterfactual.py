@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.estimate.mobility import LogitFit, fit_logit, numerical_gradient
+from analysis.estimate.covariance import delta_method_se
+from analysis.estimate.mobility import LogitFit, fit_logit
 
 
 def _with_gap(fit: LogitFit, gap: str, shift: float) -> np.ndarray:
@@ -109,14 +110,12 @@ def premium_counterfactual(
     rows = []
     for scenario, shift in scenarios.items():
         est = quantities(theta, shift)
-        grad = numerical_gradient(lambda t, s=shift: quantities(t, s), theta)
-        se = np.sqrt(np.maximum(np.diag(grad @ cov @ grad.T), 0.0))
+        se = delta_method_se(lambda t, s=shift: quantities(t, s), theta, cov)
 
         def diff(t: np.ndarray, s: float = shift) -> np.ndarray:
             return quantities(t, s) - quantities(t, baseline_shift)
 
-        dgrad = numerical_gradient(diff, theta)
-        dse = np.sqrt(np.maximum(np.diag(dgrad @ cov @ dgrad.T), 0.0))
+        dse = delta_method_se(diff, theta, cov)
         change = diff(theta)
         for i, name in enumerate(names):
             rows.append(

@@ -44,7 +44,16 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-__all__ = ["crv1_factor", "dyadic_vcov", "hc1_factor", "log_points_to_percent", "sandwich"]
+__all__ = [
+    "crv1_factor",
+    "delta_method_cov",
+    "delta_method_se",
+    "dyadic_vcov",
+    "hc1_factor",
+    "log_points_to_percent",
+    "numerical_gradient",
+    "sandwich",
+]
 
 
 def hc1_factor(nobs: int, k: int) -> float:
@@ -165,3 +174,31 @@ def log_points_to_percent(
     if np.ndim(estimate) == 0:
         return {k: float(v) for k, v in out.items()}
     return out
+
+
+def numerical_gradient(func, beta: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    """Central-difference Jacobian of a vector function of the coefficients.
+
+    >>> numerical_gradient(lambda b: np.array([b[0] * b[1]]), np.array([2.0, 3.0])).round(6)
+    array([[3., 2.]])
+    """
+    return np.column_stack(
+        [(func(beta + step * e) - func(beta - step * e)) / (2 * step) for e in np.eye(len(beta))]
+    )
+
+
+def delta_method_cov(func, theta: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Covariance of ``func(theta)`` by the delta method, ``G cov G'`` with ``G`` the
+    numerical Jacobian at ``theta``."""
+    grad = numerical_gradient(func, theta)
+    return grad @ cov @ grad.T
+
+
+def delta_method_se(func, theta: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Standard errors of ``func(theta)`` by the delta method (a tiny negative variance
+    from rounding counts as zero).
+
+    >>> delta_method_se(lambda t: 2 * t, np.array([1.0]), np.array([[0.25]])).round(6)
+    array([1.])
+    """
+    return np.sqrt(np.maximum(np.diag(delta_method_cov(func, theta, cov)), 0.0))

@@ -43,7 +43,7 @@ from analysis.estimate.checks import (
     require_columns,
     split_formula,
 )
-from analysis.estimate.covariance import crv1_factor, hc1_factor, sandwich
+from analysis.estimate.covariance import crv1_factor, delta_method_cov, hc1_factor, sandwich
 from analysis.estimate.premium import exact_demeaner, fit_feols, premium_formula
 from analysis.estimate.results import RegressionResult, Summary
 
@@ -401,8 +401,7 @@ def logit_ame(
         return np.array(out)
 
     est = ames(fit.beta)
-    grad = numerical_gradient(ames, fit.beta)
-    cov = grad @ fit.cov @ grad.T
+    cov = delta_method_cov(ames, fit.beta, fit.cov)
     return RegressionResult(
         params=pd.Series(est, index=list(regressors)),
         cov=pd.DataFrame(cov, index=list(regressors), columns=list(regressors)),
@@ -413,13 +412,6 @@ def logit_ame(
         info={"coefficients": dict(zip(fit.names, fit.beta.round(8), strict=True))},
         depvar=outcome,
         weights=weights,
-    )
-
-
-def numerical_gradient(func, beta: np.ndarray, step: float = 1e-6) -> np.ndarray:
-    """Central-difference Jacobian of a vector function of the coefficients."""
-    return np.column_stack(
-        [(func(beta + step * e) - func(beta - step * e)) / (2 * step) for e in np.eye(len(beta))]
     )
 
 

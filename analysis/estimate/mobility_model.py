@@ -46,8 +46,7 @@ import pandas as pd
 from scipy import optimize, sparse, special, stats
 
 from analysis.errors import EstimationDataError
-from analysis.estimate.covariance import sandwich
-from analysis.estimate.mobility import numerical_gradient
+from analysis.estimate.covariance import delta_method_se, sandwich
 from analysis.estimate.results import RegressionResult
 
 
@@ -549,15 +548,13 @@ def counterfactual_table(
     rows = []
     for scenario, shift in scenarios.items():
         est = _quantities(model, theta, shift)
-        grad = numerical_gradient(lambda t, s=shift: _quantities(model, t, s), theta)
-        se = np.sqrt(np.maximum(np.diag(grad @ cov @ grad.T), 0.0))
+        se = delta_method_se(lambda t, s=shift: _quantities(model, t, s), theta, cov)
 
         def diff(t, s=shift):
             return _quantities(model, t, s) - _quantities(model, t, base)
 
         change = diff(theta)
-        dgrad = numerical_gradient(diff, theta)
-        dse = np.sqrt(np.maximum(np.diag(dgrad @ cov @ dgrad.T), 0.0))
+        dse = delta_method_se(diff, theta, cov)
         for i, name in enumerate(QUANTITIES):
             rows.append(
                 {
