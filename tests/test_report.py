@@ -66,6 +66,20 @@ def test_index_links_resolve_and_no_cell_failed(reports):
     assert "Data shown: synthetic" in (reports / "html" / "02_wage_premium.html").read_text()
 
 
+def test_pages_hold_no_absolute_path_of_the_machine(reports):
+    """The pages show the notebooks' parameters: the folders are relative to the reports
+    folder, so no page names the folder it was built in (nor this checkout)."""
+    built_in = str(reports.parent)
+    checkout = str(Path(__file__).resolve().parents[1])
+    pages = sorted((reports / "html").glob("*.html"))
+    assert len(pages) >= 5
+    for page in pages:
+        text = page.read_text()
+        assert built_in not in text and checkout not in text, page
+    executed = (reports / "notebooks" / "01_workforce.ipynb").read_text()
+    assert 'estimates_dir = \\"../estimates\\"' in executed  # the injected cell, as JSON
+
+
 def test_readme_lists_every_report_file(reports):
     """The README's list of tables and figures names every file the report writes."""
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -191,26 +191,30 @@ def run_reports(
     )
     notebooks = notebooks or sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
     declared = {nb: pm.inspect_notebook(str(nb)) for nb in notebooks}
-    folders: dict[str, object] = {}
+    folders: dict[str, Path] = {}
     validation_dir = _needed_folder(
         declared, VALIDATION_PARAMETER, validation_dir, "validate", "--validation"
     )
     if validation_dir is not None:
         check_validation_input(validation_dir, estimates_dir)
-        folders[VALIDATION_PARAMETER] = str(validation_dir)
+        folders[VALIDATION_PARAMETER] = validation_dir
     unavailable = None  # the worldbank stage's reason, when it found no workbook
     worldbank_dir = _needed_folder(
         declared, WORLDBANK_PARAMETER, worldbank_dir, "worldbank", "--worldbank"
     )
     if worldbank_dir is not None:
         unavailable = verify_worldbank(worldbank_dir).get("unavailable")
-        folders[WORLDBANK_PARAMETER] = str(worldbank_dir)
+        folders[WORLDBANK_PARAMETER] = worldbank_dir
+    # folders relative to the kernels' working directory, the reports folder: the pages
+    # (which show the parameters) hold no absolute path of the machine that built them
+    folders |= {"estimates_dir": estimates_dir, "processed_dir": processed_dir}
     parameters: dict[str, object] = {
-        "estimates_dir": str(estimates_dir),
-        "processed_dir": str(processed_dir),
-        "reports_dir": str(reports_dir),
+        **{
+            name: Path(os.path.relpath(folder, reports_dir)).as_posix()
+            for name, folder in folders.items()
+        },
+        "reports_dir": ".",
         **data_settings(estimates_dir),
-        **folders,
     }
 
     def execute(nb: Path) -> tuple[Path, bool]:
