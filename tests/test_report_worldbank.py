@@ -296,9 +296,11 @@ def test_wrong_release_gives_a_note_without_starting_a_kernel(estimates, tmp_pat
 def test_a_stage_run_without_the_file_removes_the_old_tables(stage, tmp_path):
     folder = tmp_path / "worldbank"
     folder.mkdir()
-    (folder / "key_numbers.csv").write_text("old\n")
+    for path in stage.iterdir():  # an earlier run with the workbook
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / "mine.csv").write_text("a user's file\n")
     run_worldbank(folder, tmp_path / "none.xlsx")
-    assert sorted(p.name for p in folder.iterdir()) == ["worldbank_manifest.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["mine.csv", "worldbank_manifest.json"]
 
 
 def test_the_page_needs_the_stage_folder_whole(estimates, stage, tmp_path):

@@ -71,6 +71,15 @@ def worldbank_tables(workbook: str | Path | None) -> tuple[dict[str, pd.DataFram
     }
 
 
+def _earlier_outputs(folder: Path) -> list[str]:
+    """The files an earlier run's manifest in ``folder`` lists (none if it has none)."""
+    try:
+        outputs = json.loads((folder / WORLDBANK_MANIFEST).read_text()).get("outputs", {})
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [Path(name).name for name in outputs if isinstance(name, str)]
+
+
 def run_worldbank(out_dir: str | Path, workbook: str | Path | None = None) -> dict[str, Any]:
     """Run the World Bank-LinkedIn analyses on ``workbook`` into ``out_dir``.
 
@@ -92,9 +101,12 @@ def run_worldbank(out_dir: str | Path, workbook: str | Path | None = None) -> di
     """
     out = check_output_folder(out_dir, {})
     out.mkdir(parents=True, exist_ok=True)
+    # the tables of an earlier run go with its manifest (a run without the workbook leaves
+    # none behind); other files in the folder are the user's and stay
+    earlier = _earlier_outputs(out)
     start_output_set(out, WORLDBANK_MANIFEST)
-    for stale in out.glob("*.csv"):  # a run without the file leaves no old tables behind
-        stale.unlink()
+    for name in earlier:
+        (out / name).unlink(missing_ok=True)
     context = multiprocessing.get_context("spawn")  # a new interpreter: its own hash seed
     with reproducible_children(), ProcessPoolExecutor(1, mp_context=context) as child:
         tables, about = child.submit(worldbank_tables, workbook).result()
