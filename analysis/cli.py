@@ -171,9 +171,12 @@ def _run_clean(args: argparse.Namespace) -> int:
         years=tuple(args.years),
         progress=True,
         spark=_spark_for(args),
+        dataset_root=args.dataset_root,
     )
     rows = ", ".join(f"{t} {n:,}" for t, n in manifest["rows"].items())
     print(f"cleaned {args.delivery} on {args.engine} into {args.out}: {rows} rows")
+    for name, dataset in manifest.get("datasets", {}).items():
+        print(f"  {name}: Spark dataset at {dataset['location']}")
     return 0
 
 
@@ -440,6 +443,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="KEY=VALUE",
         help="a Spark setting, passed through (repeatable)",
+    )
+    spark.add_argument(
+        "--dataset-root",
+        metavar="PATH",
+        default=None,
+        help="Spark writes panel, persons and moves as parquet datasets partitioned by "
+        "year under PATH (any path Spark can write: hdfs://, s3a://, a shared folder) "
+        "instead of single files in --out; the ledger and the manifest stay in --out",
     )
     p.set_defaults(func=_run_clean)
 

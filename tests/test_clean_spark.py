@@ -1,5 +1,6 @@
 """The same delivery cleaned on DuckDB and on Spark (local mode, and a Spark Connect
-server started here) gives identical files.
+server started here) gives identical files; written by Spark as partitioned datasets,
+it gives the same rows.
 
 Needs Java and the ``spark`` extra. Without them the tests skip with the reason,
 unless ``REQUIRE_SPARK=1`` is set (as in ``.ci/run``), in which case they fail.
@@ -14,7 +15,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow.dataset as ds
 import pytest
 from delivery_factory import write_delivery
 from hostile import assert_user_error, run_cli
@@ -22,7 +25,9 @@ from spark_connect import connect_server, free_port
 from test_clean_panel import main_tables
 
 from analysis.clean import KEYS, clean_delivery
-from analysis.clean.engine import spark_session, spark_unavailable_reason
+from analysis.clean.engine import DATASET_PARTITIONS, spark_session, spark_unavailable_reason
+from analysis.errors import StageInputError
+from analysis.estimate.stage import run_estimates
 from analysis.sources.synthetic import write_synthetic_delivery
 
 pytestmark = pytest.mark.spark
@@ -69,6 +74,45 @@ def _assert_identical(on_duckdb: Path, on_spark: Path) -> None:
     assert manifests[0] == manifests[1]
 
 
+def _read_dataset(location: Path, partition_by: list[str]) -> pd.DataFrame:
+    hive = ds.partitioning(flavor="hive") if partition_by else None
+    return ds.dataset(location, format="parquet", partitioning=hive).to_table().to_pandas()
+
+
+def _assert_same_content(on_duckdb: Path, on_spark: Path, root: Path) -> None:
+    """Spark's datasets under ``root`` hold the rows of DuckDB's files, to the last bit
+    but in the logarithms Spark takes itself (Java's ``StrictMath.log``: one unit in the
+    last place at most); the ledger, written here, is the same file."""
+    manifest = json.loads((on_spark / "manifest.json").read_text())
+    reference = json.loads((on_duckdb / "manifest.json").read_text())
+    assert sorted(manifest["datasets"]) == ["moves", "panel", "persons"]
+    assert sorted(manifest["outputs"]) == ["ledger.parquet"]
+    assert manifest["rows"] == reference["rows"]
+    assert not (on_spark / "panel.parquet").exists()
+    for name, entry in manifest["datasets"].items():
+        location = Path(entry["location"])
+        assert location == root.resolve() / name and entry["format"] == "parquet"
+        assert entry["partition_by"] == list(DATASET_PARTITIONS[name])
+        left = pd.read_parquet(on_duckdb / f"{name}.parquet")
+        right = _read_dataset(location, entry["partition_by"])
+        for column in entry["partition_by"]:  # a folder year=2020 per value
+            folders = {p.name for p in location.iterdir() if p.is_dir()}
+            assert folders == {f"{column}={v}" for v in left[column].unique()}
+        right = right[list(left.columns)].astype(left.dtypes.to_dict())
+        left = left.sort_values(KEYS[name]).reset_index(drop=True)
+        right = right.sort_values(KEYS[name]).reset_index(drop=True)
+        logs = [c for c in left.columns if c.startswith("log_")]
+        pd.testing.assert_frame_equal(left.drop(columns=logs), right.drop(columns=logs),
+                                      check_exact=True, obj=name)  # fmt: skip
+        for column in logs:
+            ulps = np.abs(left[column] - right[column]) / np.spacing(np.abs(left[column]))
+            assert left[column].isna().equals(right[column].isna())
+            assert np.nanmax(ulps, initial=0.0) <= 1, f"{name}.{column}: {np.nanmax(ulps)} ulp"
+        assert entry["rows"] == len(left)
+    ledger = (on_spark / "ledger.parquet").read_bytes()
+    assert ledger == (on_duckdb / "ledger.parquet").read_bytes()
+
+
 def test_hand_made_delivery_same_on_both_engines(spark: object, tmp_path: Path) -> None:
     delivery = write_delivery(tmp_path / "delivery", main_tables(), parts=2)
     on_duckdb, on_spark = _both(delivery, tmp_path, spark, (2018, 2021))
@@ -104,6 +148,19 @@ def test_spark_in_persons_parts_same_as_duckdb_at_once(spark: object, tmp_path: 
     _assert_identical(on_duckdb, on_spark)
 
 
+def test_spark_datasets_hold_duckdb_rows(spark: object, tmp_path: Path) -> None:
+    """``dataset_root``: Spark writes the outputs as datasets partitioned by year; the
+    estimate stage then names them instead of failing on a missing file."""
+    delivery = tmp_path / "synthetic"
+    write_synthetic_delivery(delivery, seed=1, scale=0.02)
+    on_duckdb, on_spark, root = tmp_path / "duckdb", tmp_path / "spark", tmp_path / "lake"
+    clean_delivery(delivery, on_duckdb)
+    clean_delivery(delivery, on_spark, engine="spark", spark=spark, dataset_root=str(root))
+    _assert_same_content(on_duckdb, on_spark, root)
+    with pytest.raises(StageInputError, match=r"Spark dataset at .*lake/panel"):
+        run_estimates(on_spark, tmp_path / "estimates")
+
+
 @pytest.fixture(scope="module")
 def connect_remote(tmp_path_factory) -> Iterator[str]:
     """A Spark Connect server started here, as a cluster would run one."""
@@ -134,6 +191,24 @@ def test_clean_through_spark_connect_equals_duckdb(connect_remote: str, tmp_path
     assert len(pd.read_parquet(on_connect / "panel.parquet")) > 1000
 
 
+def test_spark_connect_writes_datasets(connect_remote: str, tmp_path: Path) -> None:
+    """``clean --spark-remote sc://... --dataset-root PATH``: the server's executors
+    write the datasets (a relative PATH is made absolute for them)."""
+    delivery = tmp_path / "synthetic"
+    write_synthetic_delivery(delivery, seed=3, scale=0.02)
+    on_duckdb, on_connect = tmp_path / "duckdb", tmp_path / "connect"
+    clean_delivery(delivery, on_duckdb)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "clean", "--engine", "spark",
+         "--spark-remote", connect_remote, "--dataset-root", "lake",
+         "--delivery", str(delivery), "--out", str(on_connect)],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "SPARK_REMOTE": ""},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "panel: Spark dataset at" in done.stdout
+    _assert_same_content(on_duckdb, on_connect, tmp_path / "lake")
+
+
 def test_unreachable_connect_server_is_a_clear_error(tmp_path: Path) -> None:
     if spark_unavailable_reason(remote=True):
         pytest.skip("the Spark Connect client is not installed")
@@ -147,3 +222,6 @@ def test_unreachable_connect_server_is_a_clear_error(tmp_path: Path) -> None:
         assert_user_error(run, "Spark")
     run = run_cli("clean", "--spark-conf", "a=b", "--delivery", tmp_path, "--out", tmp_path / "o")
     assert_user_error(run, "need --engine spark")
+    run = run_cli("clean", "--dataset-root", tmp_path / "lake", "--delivery", tmp_path,
+                  "--out", tmp_path / "o")  # fmt: skip
+    assert_user_error(run, "written by the spark engine only")

@@ -13,12 +13,20 @@ The cleaning is written once as Ibis expressions (:mod:`analysis.clean.panel`); 
     (``sc://host:port``, :func:`spark_session`). Spark writes each output as a folder
     of part files; nothing is collected to the driver.
 
-Whatever the engine, the final files are written by one DuckDB writer
-(:func:`analysis.clean.writer.write_sorted`): it casts each column to the output's
-canonical type, sorts by the key and streams the result to parquet, so the bytes on
-disk do not depend on the engine. On Spark that writer reads Spark's part files (they
-must be on a filesystem DuckDB can read: local disk, or S3/GCS through DuckDB's
-``httpfs``); memory stays bounded because DuckDB sorts out of core.
+The final outputs take one of two forms:
+
+single files (every engine, the default)
+    One DuckDB writer (:func:`analysis.clean.writer.write_sorted`) casts each column to
+    the output's canonical type, sorts by the key and streams the result to parquet, so
+    the bytes on disk do not depend on the engine. On Spark that writer reads Spark's
+    part files (they must be on a filesystem DuckDB can read: local disk, or S3/GCS
+    through DuckDB's ``httpfs``); memory stays bounded because DuckDB sorts out of core.
+datasets (Spark, :meth:`Engine.write_dataset`)
+    Spark itself casts, sorts within partitions and writes each output as a parquet
+    dataset partitioned by :data:`DATASET_PARTITIONS` to any path its executors can
+    write (``hdfs://``, ``s3a://``, ``abfss://``, a shared folder). No row passes
+    through the driver or this process; the rows equal the single files' (the part
+    files' names and order are Spark's own, so their bytes are not reproducible).
 
 Examples
 --------
@@ -45,9 +53,28 @@ import ibis.expr.types as ir
 from ibis.backends.duckdb import Backend as DuckDBBackend
 
 from analysis.clean.writer import write_sorted
-from analysis.errors import SparkUnavailableError
+from analysis.errors import ArgumentError, SparkUnavailableError
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark")
+
+#: Spark SQL type of each output type name (the keys of
+#: :data:`analysis.clean.writer.DUCKDB_TYPES`).
+SPARK_TYPES: dict[str, str] = {
+    "int64": "bigint",
+    "int32": "int",
+    "float64": "double",
+    "string": "string",
+    "boolean": "boolean",
+    "date": "date",
+}
+
+#: Partition columns of each output written as a Spark dataset: a folder per year for
+#: the person-year tables; the persons table (one row per person) is not partitioned.
+DATASET_PARTITIONS: dict[str, tuple[str, ...]] = {
+    "panel": ("year",),
+    "moves": ("year",),
+    "persons": (),
+}
 
 #: Spark settings used when the pipeline creates its own session.
 SPARK_DEFAULTS: dict[str, str] = {
@@ -232,12 +259,15 @@ class Engine:
         The DuckDB backend that writes final files (the same object as ``con`` on DuckDB).
     work_dir
         Scratch folder for Spark's part files (removed after each write).
+    session
+        The SparkSession behind ``con`` (``None`` on DuckDB).
     """
 
     name: str
     con: Any
     writer: DuckDBBackend
     work_dir: Path
+    session: Any = None
 
     def read_parquet(self, path: str | Path) -> ir.Table:
         """A table over one parquet file (or a folder of part files) on this engine."""
@@ -293,6 +323,68 @@ class Engine:
         finally:
             shutil.rmtree(parts, ignore_errors=True)
 
+    def write_dataset(
+        self,
+        expr: ir.Table,
+        location: str,
+        *,
+        schema: Mapping[str, str],
+        key: list[str],
+        partition_by: tuple[str, ...] = (),
+        finish: Callable[[ir.Table], ir.Table] | None = None,
+    ) -> str:
+        """Have Spark write ``expr`` as a parquet dataset at ``location`` (replaced whole).
+
+        The columns are cast to ``schema`` and each partition's rows sorted by ``key``
+        in Spark; the dataset is partitioned by ``partition_by`` (a folder
+        ``year=2020/`` per value), one file per partition value. ``finish`` runs in
+        Spark here, so its logarithms may differ from the single files' in the last bit
+        (see :func:`analysis.clean.panel.finish_panel`).
+
+        Returns
+        -------
+        str
+            ``location``.
+        """
+        if self.session is None:
+            raise ArgumentError("only the spark engine writes datasets")
+        table = finish(expr) if finish else expr
+        missing = [c for c in schema if c not in table.columns]
+        if missing:
+            raise KeyError(f"dataset {location} lacks column(s) {missing}")
+        frame = self.session.sql(str(self.con.compile(table)))
+        frame = frame.select([frame[c].cast(SPARK_TYPES[t]).alias(c) for c, t in schema.items()])
+        if partition_by:
+            frame = frame.repartition(*partition_by)
+        writer = frame.sortWithinPartitions(*key).write.mode("overwrite")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.option("compression", "zstd").parquet(location)
+        return location
+
+    def count(self, table: ir.Table) -> int:
+        """Rows of ``table``, counted by the engine."""
+        return int(self.con.execute(table.count()))
+
+
+def dataset_location(root: str, name: str) -> str:
+    """Where the output ``name`` goes under the dataset root ``root``.
+
+    A root with a URL scheme (``s3a://bucket/run``, ``hdfs://nn/run``, ``file:///x``)
+    is passed to Spark as it is; a plain path is a local folder, made absolute so that a
+    Spark Connect server started elsewhere writes to the same place.
+
+    Examples
+    --------
+    >>> dataset_location("s3a://bucket/run/", "panel")
+    's3a://bucket/run/panel'
+    >>> dataset_location("/data/run", "moves")
+    '/data/run/moves'
+    """
+    if urlsplit(root).scheme:
+        return f"{root.rstrip('/')}/{name}"
+    return str(Path(root).expanduser().resolve() / name)
+
 
 def make_engine(
     name: str,
@@ -309,5 +401,5 @@ def make_engine(
         session = spark if spark is not None else spark_session()
         session.conf.set("spark.sql.session.timeZone", "UTC")
         work_dir.mkdir(parents=True, exist_ok=True)
-        return Engine("spark", ibis.pyspark.connect(session), writer, work_dir)
+        return Engine("spark", ibis.pyspark.connect(session), writer, work_dir, session)
     raise ValueError(f"unknown engine {name!r}; choose from {list(ENGINES)}")

@@ -43,12 +43,17 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from analysis import __version__, config
 from analysis.clean import attrition
-from analysis.clean.buckets import ROWS_PER_BUCKET, bucket_count, id_ranges
-from analysis.clean.engine import ENGINES, Engine, connect_duckdb, make_engine
+from analysis.clean.buckets import ROWS_PER_BUCKET, IdRange, bucket_count, id_ranges
+from analysis.clean.engine import (
+    DATASET_PARTITIONS,
+    ENGINES,
+    Engine,
+    connect_duckdb,
+    dataset_location,
+    make_engine,
+)
 from analysis.clean.lookups import PPP_CSV, stage_lookups, taxonomy_keys
 from analysis.clean.panel import (
     CARRIED_EXTRAS,
@@ -159,6 +164,7 @@ def clean_delivery(
     keep_staging: bool = False,
     rows_per_bucket: int = ROWS_PER_BUCKET,
     allow_empty: bool = False,
+    dataset_root: str | None = None,
 ) -> dict[str, Any]:
     """Clean a Revelio-style delivery into ``panel``, ``persons``, ``moves`` and ``ledger``.
 
@@ -195,6 +201,14 @@ def clean_delivery(
         Write a panel with no person-year as a whole output set (tests of edge
         cases); by default no surviving person-year is an
         :class:`~analysis.errors.InputError` (the ledger is written, no manifest).
+    dataset_root
+        With ``engine="spark"``: Spark writes panel, persons and moves as partitioned
+        parquet datasets ``<dataset_root>/panel`` etc. (any path Spark can write; see
+        :meth:`analysis.clean.engine.Engine.write_dataset`) instead of single files in
+        ``out_dir``; the ledger and the manifest, which records the datasets, stay in
+        ``out_dir``. The persons are then cleaned in one part whatever
+        ``rows_per_bucket`` says (the parts are a bound on DuckDB's memory; Spark
+        distributes the work itself).
 
     Returns
     -------
@@ -207,6 +221,8 @@ def clean_delivery(
     first, last = (int(y) for y in years)
     if first > last:
         raise ArgumentError(f"years must be (first, last) with first <= last, got {years}")
+    if dataset_root is not None and engine != "spark":
+        raise ArgumentError("datasets (--dataset-root) are written by the spark engine only")
     out = check_output_folder(out_dir, {"delivery": delivery_dir})
     out.mkdir(parents=True, exist_ok=True)
     start_output_set(out, CLEAN_MANIFEST)
@@ -256,54 +272,22 @@ def clean_delivery(
             n_spell_years = attrition.record_spell_years(
                 ledger, eng, spell_years(spell_table, src.years)
             )
-        n_parts = bucket_count(n_spell_years, rows_per_bucket)
-        users_sql = f"SELECT user_id FROM {parquet_source(staged['users'])}"
-        ranges = id_ranges(writer.con, users_sql, n_parts)
-        targets = {name: out / f"{name}.parquet" for name in ("panel", "persons", "moves")}
-        single = len(ranges) == 1
-        parts: dict[str, list[Path]] = {name: [] for name in targets}
-        for i, ids in enumerate(ranges):
-            label = "" if single else f" (persons part {i + 1} of {len(ranges)})"
-            scratch = out / "_work" / f"part-{i:04d}"
-            files = targets if single else {n: scratch / f"{n}.parquet" for n in targets}
-            for name, file in files.items():
-                parts[name].append(file)
-            intermediate = scratch / "intermediate"
-            sub = src.within(ids)
-            with show.step("build the main job of each person-year" + label):
-                main = eng.materialize(
-                    main_with_previous(sub, window, extras), "main_jobs", folder=intermediate
+        if dataset_root:
+            with show.step(f"write panel, persons and moves as datasets under {dataset_root}"):
+                locations = _write_datasets(
+                    eng, src, window, clusters, extras, extra_types, dataset_root
                 )
-            with show.step("build origin, field and AI skills of each person" + label):
-                people = eng.materialize(person_table(sub, clusters), "people", folder=intermediate)
-            with show.step("build and write panel, persons and moves" + label):
-                eng.write(
-                    build_panel(sub, window, clusters, extras, main=main, people=people),
-                    files["panel"],
-                    schema=panel_columns(clusters, extra_types),
-                    key=KEYS["panel"],
-                    finish=finish_panel,
-                )
-                part_panel = eng.read_parquet(files["panel"])
-                eng.write(
-                    build_persons(part_panel, sub, clusters, people=people),
-                    files["persons"],
-                    schema=persons_columns(clusters),
-                    key=KEYS["persons"],
-                )
-                eng.write(
-                    build_moves(part_panel),
-                    files["moves"],
-                    schema=MOVES_COLUMNS,
-                    key=KEYS["moves"],
-                )
-            shutil.rmtree(intermediate, ignore_errors=True)  # the finished parts stay
-        if not single:
-            with show.step(f"put the {len(ranges)} parts end to end"):
-                for name, target in targets.items():
-                    concat_sorted(writer, parts[name], target, key_column="user_id")
-        panel = eng.read_parquet(targets["panel"])
-        persons = eng.read_parquet(targets["persons"])
+            n_parts = 1
+        else:
+            n_parts = bucket_count(n_spell_years, rows_per_bucket)
+            users_sql = f"SELECT user_id FROM {parquet_source(staged['users'])}"
+            ranges = id_ranges(writer.con, users_sql, n_parts)
+            n_parts = len(ranges)
+            locations = _write_files(
+                eng, src, window, clusters, extras, extra_types, ranges, out, show
+            )
+        panel = eng.read_parquet(locations["panel"])
+        persons = eng.read_parquet(locations["persons"])
         with show.step("count the panel"):
             attrition.record_panel(ledger, eng, panel, n_spell_years)
         with show.step("count skills and persons"):
@@ -315,12 +299,25 @@ def clean_delivery(
             write_frame_sorted(
                 writer, frame, out / "ledger.parquet", schema=LEDGER_SCHEMA, key=["entry"]
             )
+            rows = {name: eng.count(eng.read_parquet(where)) for name, where in locations.items()}
+            rows["ledger"] = len(frame)
             if not allow_empty:
-                _refuse_empty_panel(out, delivery)
+                _refuse_empty_panel(out, delivery, rows["panel"])
             manifest = _manifest(
-                delivery, checksums, eng.name, (first, last), out, origin_counts, clusters
+                delivery, checksums, eng.name, (first, last), out, origin_counts, clusters, rows
             )
-            manifest["persons_parts"] = len(ranges)
+            manifest["persons_parts"] = n_parts
+            if dataset_root:
+                manifest["datasets"] = {
+                    name: {
+                        "location": location,
+                        "format": "parquet",
+                        "partition_by": list(DATASET_PARTITIONS[name]),
+                        "sorted_within_partitions_by": KEYS[name],
+                        "rows": rows[name],
+                    }
+                    for name, location in locations.items()
+                }
             text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
             write_text_atomic(out / CLEAN_MANIFEST, text)  # last: the set is now whole
         show.log(
@@ -337,10 +334,112 @@ def clean_delivery(
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _refuse_empty_panel(out: Path, delivery: Delivery) -> None:
+def _write_files(
+    eng: Engine,
+    src: Sources,
+    window: YearWindow,
+    clusters: list[str],
+    extras: list[str],
+    extra_types: dict[str, str],
+    ranges: list[IdRange],
+    out: Path,
+    show: Progress,
+) -> dict[str, Path]:
+    """Write panel, persons and moves as single files in ``out``, cleaning the persons
+    of each ``user_id`` range of ``ranges`` apart and putting the parts end to end;
+    the files by output name."""
+    targets = {name: out / f"{name}.parquet" for name in DATASET_PARTITIONS}
+    single = len(ranges) == 1
+    parts: dict[str, list[Path]] = {name: [] for name in targets}
+    for i, ids in enumerate(ranges):
+        label = "" if single else f" (persons part {i + 1} of {len(ranges)})"
+        scratch = out / "_work" / f"part-{i:04d}"
+        files = targets if single else {n: scratch / f"{n}.parquet" for n in targets}
+        for name, file in files.items():
+            parts[name].append(file)
+        intermediate = scratch / "intermediate"
+        sub = src.within(ids)
+        with show.step("build the main job of each person-year" + label):
+            main = eng.materialize(
+                main_with_previous(sub, window, extras), "main_jobs", folder=intermediate
+            )
+        with show.step("build origin, field and AI skills of each person" + label):
+            people = eng.materialize(person_table(sub, clusters), "people", folder=intermediate)
+        with show.step("build and write panel, persons and moves" + label):
+            eng.write(
+                build_panel(sub, window, clusters, extras, main=main, people=people),
+                files["panel"],
+                schema=panel_columns(clusters, extra_types),
+                key=KEYS["panel"],
+                finish=finish_panel,
+            )
+            part_panel = eng.read_parquet(files["panel"])
+            eng.write(
+                build_persons(part_panel, sub, clusters, people=people),
+                files["persons"],
+                schema=persons_columns(clusters),
+                key=KEYS["persons"],
+            )
+            eng.write(
+                build_moves(part_panel),
+                files["moves"],
+                schema=MOVES_COLUMNS,
+                key=KEYS["moves"],
+            )
+        shutil.rmtree(intermediate, ignore_errors=True)  # the finished parts stay
+    if not single:
+        with show.step(f"put the {len(ranges)} parts end to end"):
+            for name, target in targets.items():
+                concat_sorted(eng.writer, parts[name], target, key_column="user_id")
+    return targets
+
+
+def _write_datasets(
+    eng: Engine,
+    src: Sources,
+    window: YearWindow,
+    clusters: list[str],
+    extras: list[str],
+    extra_types: dict[str, str],
+    root: str,
+) -> dict[str, str]:
+    """Have Spark write panel, persons and moves as datasets under ``root``; their
+    locations by output name."""
+    intermediate = eng.work_dir / "intermediate"
+    main = eng.materialize(main_with_previous(src, window, extras), "main_jobs", intermediate)
+    people = eng.materialize(person_table(src, clusters), "people", folder=intermediate)
+    locations = {name: dataset_location(root, name) for name in DATASET_PARTITIONS}
+    eng.write_dataset(
+        build_panel(src, window, clusters, extras, main=main, people=people),
+        locations["panel"],
+        schema=panel_columns(clusters, extra_types),
+        key=KEYS["panel"],
+        partition_by=DATASET_PARTITIONS["panel"],
+        finish=finish_panel,
+    )
+    panel = eng.read_parquet(locations["panel"])
+    eng.write_dataset(
+        build_persons(panel, src, clusters, people=people),
+        locations["persons"],
+        schema=persons_columns(clusters),
+        key=KEYS["persons"],
+        partition_by=DATASET_PARTITIONS["persons"],
+    )
+    eng.write_dataset(
+        build_moves(panel),
+        locations["moves"],
+        schema=MOVES_COLUMNS,
+        key=KEYS["moves"],
+        partition_by=DATASET_PARTITIONS["moves"],
+    )
+    shutil.rmtree(intermediate, ignore_errors=True)
+    return locations
+
+
+def _refuse_empty_panel(out: Path, delivery: Delivery, panel_rows: int) -> None:
     """A delivery from which no person-year survives is an error, not an empty result:
     the ledger (written) says where the rows went; no manifest is written."""
-    if pq.ParquetFile(out / "panel.parquet").metadata.num_rows:
+    if panel_rows:
         return
     read = ", ".join(
         f"{table}: {c['rows_read']:,} read, {c['rows_quarantined']:,} quarantined"
@@ -360,8 +459,9 @@ def _manifest(
     out: Path,
     origin_counts: dict[str, int],
     clusters: list[str],
+    rows: dict[str, int],
 ) -> dict[str, Any]:
-    rows = {name: pq.ParquetFile(out / f"{name}.parquet").metadata.num_rows for name in OUTPUTS}
+    files = [name for name in OUTPUTS if (out / f"{name}.parquet").exists()]
     return {
         "stage": "clean",
         "package": "kr-ai-talent",
@@ -387,6 +487,6 @@ def _manifest(
         "ai_clusters": clusters,
         "outputs": {
             f"{name}.parquet": {"rows": rows[name], "sha256": sha256_file(out / f"{name}.parquet")}
-            for name in OUTPUTS
+            for name in files
         },
     }

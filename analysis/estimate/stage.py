@@ -26,7 +26,7 @@ import pandas as pd
 
 from analysis import __version__
 from analysis.config import FOCAL_COUNTRY
-from analysis.errors import EstimationDataError
+from analysis.errors import EstimationDataError, StageInputError
 from analysis.estimate.gravity import bilateral_flows, gravity_table
 from analysis.estimate.mobility import gravity_ppml, logit_ame, mobility_lpm, share_premium_slope
 from analysis.estimate.mobility_model import counterfactual_table, fit_mobility_model
@@ -160,6 +160,13 @@ def run_estimates(
     log = log or logger.info
     panel_dir = Path(panel_dir)
     clean_manifest = verify_clean_output(panel_dir)
+    if "panel" in clean_manifest.get("datasets", {}):
+        raise StageInputError(
+            f"{panel_dir} holds no panel.parquet: the clean stage wrote the panel as a Spark "
+            f"dataset at {clean_manifest['datasets']['panel']['location']}. The estimate stage "
+            "reads the single-file panel; clean again without --dataset-root",
+            rerun="clean",
+        )
     out_dir = check_output_folder(out_dir, {"panel": panel_dir})
     panel_file = panel_dir / "panel.parquet"
     columns = panel_columns(panel_file)
