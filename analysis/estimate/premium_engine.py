@@ -77,12 +77,16 @@ def connect(
 
 
 def premium_view(
-    con: duckdb.DuckDBPyConnection, panel: str | Path, skills: Sequence[str]
+    con: duckdb.DuckDBPyConnection,
+    panel: str | Path,
+    skills: Sequence[str],
+    columns: Sequence[str] = ("weight", "log_salary"),
 ) -> list[str]:
     """Create :data:`VIEW` over ``panel`` (a parquet file); return its fixed effects.
 
-    The view has the panel's ``user_id``, ``country``, ``year``, ``weight``,
-    ``log_salary``, ``ai`` and skill columns, the categorical controls as text
+    The view has the panel's ``user_id``, ``country``, ``year``, ``columns`` (the
+    outcome and weights of the regressions), ``ai`` and skill columns, the categorical
+    controls as text
     (``"unknown"`` when missing), ``start_year`` of the position and the skill-set
     design (``share_<skill>``, ``clusters_2``, ``clusters_3plus``, ``ai_unlisted``).
     """
@@ -112,7 +116,7 @@ def premium_view(
         f"CAST({ai} AND ({count}) >= 3 AS DOUBLE) AS {COUNT_TERMS[1]}",
         f"CAST({ai} AND ({count}) = 0 AS DOUBLE) AS {UNLISTED}",
     ]
-    keep = ["user_id", "country", "year", "weight", "log_salary"]
+    keep = list(dict.fromkeys(["user_id", "country", "year", *columns]))
     select = [
         *(identifier(c) for c in keep),
         f"{ai} AS ai",

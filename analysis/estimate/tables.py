@@ -13,6 +13,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from analysis.config import FOCAL_COUNTRY
+from analysis.errors import ArgumentError
 from analysis.estimate.counterfactual import scenario_shifts
 from analysis.estimate.mobility import logit_ame, mobility_lpm, share_premium_slope
 from analysis.estimate.mobility_model import (
@@ -252,21 +253,32 @@ def engine_premium_tables(
     """The premium tables and the skill-set premiums of the mobility model, out of core
     (:mod:`analysis.estimate.premium_engine`): the same specifications as
     :func:`premium_tables` and :func:`skill_set_pay`."""
-    fixed = premium_view(con, panel_file, skills)
+    model = PREMIUM_MODEL
+    if model.treatment != "ai":
+        raise ArgumentError(
+            f"the premium engine estimates the AI premium (treatment 'ai'), not "
+            f"{model.treatment!r}: PREMIUM_MODEL in analysis.estimate.specification"
+        )
+    columns = [model.weights, model.outcome, model.cluster]
+    fixed = premium_view(con, panel_file, skills, columns=columns)
+    common = {"outcome": model.outcome, "weights": model.weights, "cluster": model.cluster}
     last = int(SPEC["premium_year_by_country"])  # type: ignore[arg-type]
     tables = {
         "premium_by_country": premium_by_engine(
-            con, "country", fixed_effects=fixed, where=f"year = {last}"
+            con, "country", fixed_effects=fixed, where=f"year = {last}", **common
         ),
         "premium_kr_by_year": premium_by_engine(
-            con, "year", fixed_effects=fixed, where=f"country = {literal(FOCAL_COUNTRY)}"
+            con, "year", fixed_effects=fixed, where=f"country = {literal(FOCAL_COUNTRY)}", **common
         ),
-        "premium_by_skill": skill_premiums_engine(con, skills, fixed_effects=[*fixed, "year"]),
+        "premium_by_skill": skill_premiums_engine(
+            con, skills, fixed_effects=[*fixed, "year"], **common
+        ),
     }
     pay = skill_set_pay_engine(
         con,
         skills,
         countries=[FOCAL_COUNTRY, str(MOBILITY_MODEL["destination"])],
         fixed_effects=[*fixed, "year"],
+        **common,
     )
     return tables, pay
