@@ -109,7 +109,11 @@ def _cells(
     y, w_raw = y[~separated], w_raw[~separated]
     w = w_raw / w_raw.mean()
     cat = kept[list(categorical)].astype(str)
-    dummies = pd.get_dummies(cat, drop_first=True, dtype=float, prefix_sep="=")
+    dummies = (  # no controls: the constant alone
+        pd.get_dummies(cat, drop_first=True, dtype=float, prefix_sep="=")
+        if len(categorical)
+        else pd.DataFrame(index=kept.index)
+    )
     X = pd.concat([pd.Series(1.0, index=kept.index, name="const"), dummies], axis=1)
     design = pd.concat([X, kept[list(terms)].astype(float)], axis=1)
     codes = design.groupby(list(design.columns), sort=True).ngroup().to_numpy()
