@@ -64,7 +64,7 @@ docs: setup
 	$(VENV)/bin/pdoc --docformat numpy --no-show-source -o docs/_build/api \
 		analysis.estimate analysis.estimate.results analysis.estimate.checks \
 		analysis.estimate.samples analysis.estimate.mobility_model \
-		analysis.estimate.specification analysis.estimate.stage \
+		analysis.estimate.specification analysis.estimate.stage analysis.estimate.steps \
 		analysis.errors analysis.config
 	test -f docs/_build/api/analysis/estimate.html
 

@@ -183,7 +183,7 @@ def _run_clean(args: argparse.Namespace) -> int:
 def _run_estimate(args: argparse.Namespace) -> int:
     from analysis.estimate.stage import run_estimates
 
-    run_estimates(Path(args.panel), args.out)
+    run_estimates(Path(args.panel), args.out, reuse=not getattr(args, "refit_all", False))
     return 0
 
 
@@ -461,6 +461,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--panel", type=Path, default=config.DATA_PROCESSED)
     p.add_argument("--out", type=Path, default=config.DATA_ESTIMATES)
+    p.add_argument(
+        "--refit-all",
+        action="store_true",
+        help="compute every step; by default a step whose panel, code, libraries and "
+        "specification entries are those of the last run in --out is reused",
+    )
     p.set_defaults(func=_run_estimate)
 
     p = sub.add_parser(

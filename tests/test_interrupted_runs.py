@@ -27,6 +27,7 @@ from output_sets import seal_estimates
 
 from analysis import config
 from analysis.errors import StageInputError
+from analysis.estimate.stage import STEP_STORE
 from analysis.output_set import verify_clean_output, verify_estimates
 
 CLEAN_OUTPUTS = ["panel.parquet", "persons.parquet", "moves.parquet", "ledger.parquet"]
@@ -107,8 +108,8 @@ def test_killed_clean_is_refused_or_whole_and_reruns_identically(
 
 
 ESTIMATE_POINTS = [
-    ("estimate [2/4]", 1),
-    ("estimate [4/4]", 2),  # the last step done: the tables are being written
+    ("estimate [2/5]", 1),
+    ("estimate [5/5]", 2),  # the last step done: the tables are being written
 ]
 
 
@@ -119,6 +120,7 @@ def test_killed_estimate_is_refused_or_whole_and_reruns_identically(
     processed = pipeline / "processed"
     # the folder holds a complete earlier run with other numbers in one table
     out = Path(shutil.copytree(pipeline / "estimates", tmp_path / "estimates"))
+    shutil.rmtree(out / STEP_STORE)  # computed, not reused: killed while it computes
     stocks = out / "stocks.csv"
     stocks.write_text(stocks.read_text().replace("KOR", "KOR ", 1))
     seal_estimates(out)
