@@ -173,20 +173,31 @@ def connect_remote(tmp_path_factory) -> Iterator[str]:
         yield remote
 
 
-def test_clean_through_spark_connect_equals_duckdb(connect_remote: str, tmp_path: Path) -> None:
-    """``clean --engine spark --spark-remote sc://...`` as a user runs it (its own
-    process: a Connect client cannot share one with a local session), against DuckDB."""
+def _clean_through_connect(
+    remote: str, tmp_path: Path, seed: int, *options: str
+) -> tuple[Path, Path, str]:
+    """A synthetic delivery cleaned on DuckDB here and by ``clean --engine spark
+    --spark-remote`` in its own process (a Connect client cannot share one with a local
+    session), run from ``tmp_path``; the two output folders and the command's stdout."""
     delivery = tmp_path / "synthetic"
-    write_synthetic_delivery(delivery, seed=1, scale=0.02)
+    write_synthetic_delivery(delivery, seed=seed, scale=0.02)
     on_duckdb, on_connect = tmp_path / "duckdb", tmp_path / "connect"
     clean_delivery(delivery, on_duckdb)
     done = subprocess.run(
         [sys.executable, "-m", "analysis", "clean", "--engine", "spark",
-         "--spark-remote", connect_remote, "--spark-conf", "spark.sql.shuffle.partitions=3",
-         "--delivery", str(delivery), "--out", str(on_connect)],
-        capture_output=True, text=True, env={**os.environ, "SPARK_REMOTE": ""},
+         "--spark-remote", remote, *options, "--delivery", str(delivery),
+         "--out", str(on_connect)],
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "SPARK_REMOTE": ""},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+    return on_duckdb, on_connect, done.stdout
+
+
+def test_clean_through_spark_connect_equals_duckdb(connect_remote: str, tmp_path: Path) -> None:
+    """``clean --engine spark --spark-remote sc://...`` as a user runs it, against DuckDB."""
+    on_duckdb, on_connect, _ = _clean_through_connect(
+        connect_remote, tmp_path, 1, "--spark-conf", "spark.sql.shuffle.partitions=3"
+    )
     _assert_identical(on_duckdb, on_connect)
     assert len(pd.read_parquet(on_connect / "panel.parquet")) > 1000
 
@@ -194,18 +205,10 @@ def test_clean_through_spark_connect_equals_duckdb(connect_remote: str, tmp_path
 def test_spark_connect_writes_datasets(connect_remote: str, tmp_path: Path) -> None:
     """``clean --spark-remote sc://... --dataset-root PATH``: the server's executors
     write the datasets (a relative PATH is made absolute for them)."""
-    delivery = tmp_path / "synthetic"
-    write_synthetic_delivery(delivery, seed=3, scale=0.02)
-    on_duckdb, on_connect = tmp_path / "duckdb", tmp_path / "connect"
-    clean_delivery(delivery, on_duckdb)
-    done = subprocess.run(
-        [sys.executable, "-m", "analysis", "clean", "--engine", "spark",
-         "--spark-remote", connect_remote, "--dataset-root", "lake",
-         "--delivery", str(delivery), "--out", str(on_connect)],
-        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "SPARK_REMOTE": ""},
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "panel: Spark dataset at" in done.stdout
+    on_duckdb, on_connect, stdout = _clean_through_connect(
+        connect_remote, tmp_path, 3, "--dataset-root", "lake"
+    )
+    assert "panel: Spark dataset at" in stdout
     _assert_same_content(on_duckdb, on_connect, tmp_path / "lake")
 
 

@@ -40,8 +40,12 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import ibis.expr.types as ir
 
 from analysis import __version__, config
 from analysis.clean import attrition
@@ -272,20 +276,16 @@ def clean_delivery(
             n_spell_years = attrition.record_spell_years(
                 ledger, eng, spell_years(spell_table, src.years)
             )
+        what = OutputInputs(src, window, clusters, extras, extra_types)
         if dataset_root:
-            with show.step(f"write panel, persons and moves as datasets under {dataset_root}"):
-                locations = _write_datasets(
-                    eng, src, window, clusters, extras, extra_types, dataset_root
-                )
+            locations = _write_datasets(eng, what, dataset_root, show)
             n_parts = 1
         else:
             n_parts = bucket_count(n_spell_years, rows_per_bucket)
             users_sql = f"SELECT user_id FROM {parquet_source(staged['users'])}"
             ranges = id_ranges(writer.con, users_sql, n_parts)
             n_parts = len(ranges)
-            locations = _write_files(
-                eng, src, window, clusters, extras, extra_types, ranges, out, show
-            )
+            locations = _write_files(eng, what, ranges, out, show)
         panel = eng.read_parquet(locations["panel"])
         persons = eng.read_parquet(locations["persons"])
         with show.step("count the panel"):
@@ -334,13 +334,21 @@ def clean_delivery(
             shutil.rmtree(staging, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class OutputInputs:
+    """What panel, persons and moves are built from: the tables, the year window, the
+    AI skill clusters and the extra position columns carried (with their types)."""
+
+    src: Sources
+    window: YearWindow
+    clusters: list[str]
+    extras: list[str]
+    extra_types: dict[str, str]
+
+
 def _write_files(
     eng: Engine,
-    src: Sources,
-    window: YearWindow,
-    clusters: list[str],
-    extras: list[str],
-    extra_types: dict[str, str],
+    what: OutputInputs,
     ranges: list[IdRange],
     out: Path,
     show: Progress,
@@ -357,36 +365,12 @@ def _write_files(
         files = targets if single else {n: scratch / f"{n}.parquet" for n in targets}
         for name, file in files.items():
             parts[name].append(file)
-        intermediate = scratch / "intermediate"
-        sub = src.within(ids)
-        with show.step("build the main job of each person-year" + label):
-            main = eng.materialize(
-                main_with_previous(sub, window, extras), "main_jobs", folder=intermediate
-            )
-        with show.step("build origin, field and AI skills of each person" + label):
-            people = eng.materialize(person_table(sub, clusters), "people", folder=intermediate)
-        with show.step("build and write panel, persons and moves" + label):
-            eng.write(
-                build_panel(sub, window, clusters, extras, main=main, people=people),
-                files["panel"],
-                schema=panel_columns(clusters, extra_types),
-                key=KEYS["panel"],
-                finish=finish_panel,
-            )
-            part_panel = eng.read_parquet(files["panel"])
-            eng.write(
-                build_persons(part_panel, sub, clusters, people=people),
-                files["persons"],
-                schema=persons_columns(clusters),
-                key=KEYS["persons"],
-            )
-            eng.write(
-                build_moves(part_panel),
-                files["moves"],
-                schema=MOVES_COLUMNS,
-                key=KEYS["moves"],
-            )
-        shutil.rmtree(intermediate, ignore_errors=True)  # the finished parts stay
+
+        def write(expr: ir.Table, name: str, files: dict[str, Path] = files, **how: Any) -> Path:
+            return eng.write(expr, files[name], **how)
+
+        part = replace(what, src=what.src.within(ids))
+        _build_outputs(eng, part, scratch / "intermediate", write, show, label)
     if not single:
         with show.step(f"put the {len(ranges)} parts end to end"):
             for name, target in targets.items():
@@ -396,44 +380,59 @@ def _write_files(
 
 def _write_datasets(
     eng: Engine,
-    src: Sources,
-    window: YearWindow,
-    clusters: list[str],
-    extras: list[str],
-    extra_types: dict[str, str],
+    what: OutputInputs,
     root: str,
+    show: Progress,
 ) -> dict[str, str]:
     """Have Spark write panel, persons and moves as datasets under ``root``; their
     locations by output name."""
-    intermediate = eng.work_dir / "intermediate"
-    main = eng.materialize(main_with_previous(src, window, extras), "main_jobs", intermediate)
-    people = eng.materialize(person_table(src, clusters), "people", folder=intermediate)
     locations = {name: dataset_location(root, name) for name in DATASET_PARTITIONS}
-    eng.write_dataset(
-        build_panel(src, window, clusters, extras, main=main, people=people),
-        locations["panel"],
-        schema=panel_columns(clusters, extra_types),
-        key=KEYS["panel"],
-        partition_by=DATASET_PARTITIONS["panel"],
-        finish=finish_panel,
-    )
-    panel = eng.read_parquet(locations["panel"])
-    eng.write_dataset(
-        build_persons(panel, src, clusters, people=people),
-        locations["persons"],
-        schema=persons_columns(clusters),
-        key=KEYS["persons"],
-        partition_by=DATASET_PARTITIONS["persons"],
-    )
-    eng.write_dataset(
-        build_moves(panel),
-        locations["moves"],
-        schema=MOVES_COLUMNS,
-        key=KEYS["moves"],
-        partition_by=DATASET_PARTITIONS["moves"],
-    )
-    shutil.rmtree(intermediate, ignore_errors=True)
+
+    def write(expr: ir.Table, name: str, **how: Any) -> str:
+        return eng.write_dataset(
+            expr, locations[name], partition_by=DATASET_PARTITIONS[name], **how
+        )
+
+    intermediate = eng.work_dir / "intermediate"
+    _build_outputs(eng, what, intermediate, write, show, f" as datasets under {root}")
     return locations
+
+
+def _build_outputs(
+    eng: Engine,
+    what: OutputInputs,
+    intermediate: Path,
+    write: Callable[..., Path | str],
+    show: Progress,
+    label: str,
+) -> None:
+    """Build panel, persons and moves of the persons in ``src`` and hand each to
+    ``write(expr, name, schema=..., key=..., finish=...)``, which returns where it
+    went (persons and moves are built from the panel read back from there)."""
+    src, window, clusters, extras = what.src, what.window, what.clusters, what.extras
+    with show.step("build the main job of each person-year" + label):
+        main = eng.materialize(
+            main_with_previous(src, window, extras), "main_jobs", folder=intermediate
+        )
+    with show.step("build origin, field and AI skills of each person" + label):
+        people = eng.materialize(person_table(src, clusters), "people", folder=intermediate)
+    with show.step("build and write panel, persons and moves" + label):
+        where = write(
+            build_panel(src, window, clusters, extras, main=main, people=people),
+            "panel",
+            schema=panel_columns(clusters, what.extra_types),
+            key=KEYS["panel"],
+            finish=finish_panel,
+        )
+        panel = eng.read_parquet(where)
+        write(
+            build_persons(panel, src, clusters, people=people),
+            "persons",
+            schema=persons_columns(clusters),
+            key=KEYS["persons"],
+        )
+        write(build_moves(panel), "moves", schema=MOVES_COLUMNS, key=KEYS["moves"])
+    shutil.rmtree(intermediate, ignore_errors=True)  # the finished parts stay
 
 
 def _refuse_empty_panel(out: Path, delivery: Delivery, panel_rows: int) -> None:
