@@ -24,7 +24,7 @@ response is causal, and the steady state abstracts from the age structure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -104,34 +104,8 @@ def premium_counterfactual(
     cov = np.block(
         [[emig.cov, np.zeros((k, len(ret.beta)))], [np.zeros((len(ret.beta), k)), ret.cov]]
     )
-    z = stats.norm.ppf(0.5 + level / 2)
     names = ["emigration_rate", "return_rate", "net_outflow", "overseas_share"]
-    baseline_shift = scenarios.get("baseline", 0.0)
-    rows = []
-    for scenario, shift in scenarios.items():
-        est = quantities(theta, shift)
-        se = delta_method_se(lambda t, s=shift: quantities(t, s), theta, cov)
-
-        def diff(t: np.ndarray, s: float = shift) -> np.ndarray:
-            return quantities(t, s) - quantities(t, baseline_shift)
-
-        dse = delta_method_se(diff, theta, cov)
-        change = diff(theta)
-        for i, name in enumerate(names):
-            rows.append(
-                {
-                    "scenario": scenario,
-                    "premium_shift": shift,
-                    "quantity": name,
-                    "estimate": est[i],
-                    "std_error": se[i],
-                    "conf_low": est[i] - z * se[i],
-                    "conf_high": est[i] + z * se[i],
-                    "change": change[i],
-                    "change_se": dse[i],
-                }
-            )
-    out = pd.DataFrame(rows)
+    out = scenario_table(quantities, theta, cov, names, scenarios, level)
     out.attrs["models"] = {
         "emigration": dict(zip(emig.names, emig.beta.round(6), strict=True)),
         "return": dict(zip(ret.names, ret.beta.round(6), strict=True)),
@@ -154,3 +128,60 @@ def scenario_shifts(home_premium_pct: float, targets: dict[str, float]) -> dict[
     for name, pct in targets.items():
         out[name] = float(np.log1p(pct / 100) - np.log1p(home_premium_pct / 100))
     return out
+
+
+def scenario_table(
+    quantities: Callable[[np.ndarray, float], np.ndarray],
+    theta: np.ndarray,
+    cov: np.ndarray,
+    names: Sequence[str],
+    scenarios: Mapping[str, float],
+    level: float = 0.95,
+) -> pd.DataFrame:
+    """Each quantity under each premium scenario, and its change from the baseline.
+
+    ``quantities(theta, shift)`` gives the quantities ``names`` at parameters ``theta``
+    when the home premium rises by ``shift`` log points; ``scenarios`` maps a name to
+    its shift (``"baseline"``, if present, is the reference of ``change``; else a shift
+    of 0). Standard errors are by the delta method over ``cov``.
+
+    Returns
+    -------
+    DataFrame
+        One row per scenario and quantity: ``scenario``, ``premium_shift``,
+        ``quantity``, ``estimate``, ``std_error``, ``conf_low``, ``conf_high``,
+        ``change``, ``change_se``.
+
+    Examples
+    --------
+    >>> table = scenario_table(lambda t, s: t * (1 + s), np.array([2.0]), np.eye(1),
+    ...                        ["x"], {"baseline": 0.0, "up": 0.5})
+    >>> table[["estimate", "std_error", "change", "change_se"]].round(6).values.tolist()
+    [[2.0, 1.0, 0.0, 0.0], [3.0, 1.5, 1.0, 0.5]]
+    """
+    z = stats.norm.ppf(0.5 + level / 2)
+    base = scenarios.get("baseline", 0.0)
+    rows = []
+    for scenario, shift in scenarios.items():
+        est = quantities(theta, shift)
+        se = delta_method_se(lambda t, s=shift: quantities(t, s), theta, cov)
+
+        def diff(t: np.ndarray, s: float = shift) -> np.ndarray:
+            return quantities(t, s) - quantities(t, base)
+
+        change, dse = diff(theta), delta_method_se(diff, theta, cov)
+        for i, name in enumerate(names):
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "premium_shift": shift,
+                    "quantity": name,
+                    "estimate": est[i],
+                    "std_error": se[i],
+                    "conf_low": est[i] - z * se[i],
+                    "conf_high": est[i] + z * se[i],
+                    "change": change[i],
+                    "change_se": dse[i],
+                }
+            )
+    return pd.DataFrame(rows)

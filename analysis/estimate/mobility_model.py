@@ -46,7 +46,8 @@ import pandas as pd
 from scipy import optimize, sparse, special, stats
 
 from analysis.errors import EstimationDataError
-from analysis.estimate.covariance import delta_method_se, sandwich
+from analysis.estimate.counterfactual import scenario_table
+from analysis.estimate.covariance import sandwich
 from analysis.estimate.results import RegressionResult
 
 
@@ -545,33 +546,12 @@ def counterfactual_table(
     ``std_error``, ``conf_low``, ``conf_high``, ``change`` (from ``baseline``) and
     ``change_se``.
     """
-    theta = model.params.to_numpy()
-    cov = model.cov.to_numpy()
-    z = stats.norm.ppf(0.5 + level / 2)
-    base = scenarios.get("baseline", 0.0)
-    rows = []
-    for scenario, shift in scenarios.items():
-        est = _quantities(model, theta, shift)
-        se = delta_method_se(lambda t, s=shift: _quantities(model, t, s), theta, cov)
-
-        def diff(t, s=shift):
-            return _quantities(model, t, s) - _quantities(model, t, base)
-
-        change = diff(theta)
-        dse = delta_method_se(diff, theta, cov)
-        for i, name in enumerate(QUANTITIES):
-            rows.append(
-                {
-                    "scenario": scenario,
-                    "premium_shift": shift,
-                    "quantity": name,
-                    "estimate": est[i],
-                    "std_error": se[i],
-                    "conf_low": est[i] - z * se[i],
-                    "conf_high": est[i] + z * se[i],
-                    "change": change[i],
-                    "change_se": dse[i],
-                    "model": model.method,
-                }
-            )
-    return pd.DataFrame(rows)
+    table = scenario_table(
+        lambda t, s: _quantities(model, t, s),
+        model.params.to_numpy(),
+        model.cov.to_numpy(),
+        QUANTITIES,
+        scenarios,
+        level,
+    )
+    return table.assign(model=model.method)
