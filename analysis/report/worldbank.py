@@ -287,23 +287,24 @@ def korea_ai_migration_figure(table: pd.DataFrame, agreement: pd.DataFrame) -> p
 
 
 # --------------------------------------------------------------------------- skills
+#: The columns of a coefficient table, in the order the pages show them.
+COEFFICIENT_COLUMNS: tuple[str, ...] = (
+    "model",
+    "term",
+    "estimate",
+    "std_error",
+    "p_value",
+    "conf_low",
+    "conf_high",
+    "nobs",
+    "vcov",
+)
+
+
 def ai_vs_other_skills_table(tidy: pd.DataFrame) -> pd.DataFrame:
     """The Korea x AI coefficient under each clustering, with the placebo p-value (from
     the stage's ``ai_vs_other_skills`` table)."""
-    columns = [
-        "model",
-        "term",
-        "estimate",
-        "std_error",
-        "p_value",
-        "conf_low",
-        "conf_high",
-        "nobs",
-        "vcov",
-        "ri_p_value",
-        "ri_countries",
-    ]
-    return tidy[columns]
+    return tidy[[*COEFFICIENT_COLUMNS, "ri_p_value", "ri_countries"]]
 
 
 def ai_placebo_table(placebo: pd.DataFrame) -> pd.DataFrame:
@@ -464,15 +465,4 @@ def korea_bilateral_figure(table: pd.DataFrame) -> plt.Figure:
 def gravity_table(tidy: pd.DataFrame) -> pd.DataFrame:
     """Every gravity model's coefficients (model, term, estimate, SE, p, interval, vcov),
     from the stage's ``gravity_bilateral`` table."""
-    columns = [
-        "model",
-        "term",
-        "estimate",
-        "std_error",
-        "p_value",
-        "conf_low",
-        "conf_high",
-        "nobs",
-        "vcov",
-    ]
-    return tidy[columns]
+    return tidy[list(COEFFICIENT_COLUMNS)]
