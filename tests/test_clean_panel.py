@@ -263,6 +263,17 @@ def test_overlapping_spells_main_job_has_most_days(panel: pd.DataFrame) -> None:
     ]
 
 
+def test_start_year_is_the_main_jobs_vintage(panel: pd.DataFrame) -> None:
+    """The premium regressions' vintage control comes with the panel: user 1's main job
+    is position 101 (started 2019) in 2019, then 102 (started 2020)."""
+    assert user_rows(panel, [1], ["year", "position_id", "start_year"]) == [
+        (2019, 101, 2019),
+        (2020, 102, 2020),
+        (2021, 102, 2020),
+    ]
+    assert panel["start_year"].dtype == "int32" and panel["start_year"].notna().all()
+
+
 def test_gaps_leave_years_out_and_break_comparisons(panel: pd.DataFrame) -> None:
     assert user_rows(panel, [2], MOBILITY) == [
         # Jan-Jun 2018 = 31+28+31+30+31+30

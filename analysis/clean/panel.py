@@ -346,7 +346,8 @@ def panel_columns(clusters: Sequence[str], extras: Mapping[str, str]) -> dict[st
 
     Key ``(user_id, year)``. The main job's ``position_id``, ``rcid``, ``country``
     (ISO3), ``startdate``/``enddate`` (as delivered; ``enddate`` missing = open),
-    ``days_in_year``, ``seniority``, ``job_category``, ``role_k1500``, ``salary``,
+    ``start_year`` (the year of ``startdate``: salaries are set when a position starts,
+    so the premium regressions compare positions of one vintage), ``days_in_year``, ``seniority``, ``job_category``, ``role_k1500``, ``salary``,
     ``total_compensation``; ``log_salary``; ``price_level`` (PPP table, job country and
     year), ``salary_ppp = salary / price_level`` and its log; ``weight`` (missing set
     to 1.0, ``weight_imputed`` marks those); person attributes ``sex``,
@@ -363,6 +364,7 @@ def panel_columns(clusters: Sequence[str], extras: Mapping[str, str]) -> dict[st
         "country": "string",
         "startdate": "date",
         "enddate": "date",
+        "start_year": "int32",
         "days_in_year": "int32",
         "seniority": "int32",
         "job_category": "string",
@@ -493,6 +495,7 @@ def build_panel(
     moved = ibis.ifelse(observed, j._prev_country != j.country, ibis.null("boolean"))
     job_change = ibis.ifelse(observed, j._prev_rcid != j.rcid, ibis.null("boolean"))
     return j.mutate(
+        start_year=j.startdate.year(),
         salary_ppp=j.salary / j.price_level,
         abroad=j.country != j.origin,
         ai=ibis.coalesce(j.ai_from <= j.year, False),

@@ -101,7 +101,10 @@ def premium_view(
         else control_as_text(c)
         for c in fixed
     ]
-    if "startdate" in types and "start_year" not in types:
+    if "start_year" in types:  # the clean stage's panel
+        text.append(f"coalesce(start_year, {MISSING_CODE}) AS start_year")
+        fixed.append("start_year")
+    elif "startdate" in types:  # a panel of another origin
         text.append(f"coalesce(year(startdate), {MISSING_CODE}) AS start_year")
         fixed.append("start_year")
     ai = "coalesce(ai, false)"
