@@ -344,17 +344,18 @@ def person_table(src: Sources, clusters: Sequence[str]) -> ir.Table:
 def panel_columns(clusters: Sequence[str], extras: Mapping[str, str]) -> dict[str, str]:
     """Output columns of the panel and their types, in order.
 
-    Key ``(user_id, year)``. The main job's ``position_id``, ``rcid``, ``country``
-    (ISO3), ``startdate``/``enddate`` (as delivered; ``enddate`` missing = open),
-    ``start_year`` (the year of ``startdate``: salaries are set when a position starts,
-    so the premium regressions compare positions of one vintage), ``days_in_year``, ``seniority``, ``job_category``, ``role_k1500``, ``salary``,
-    ``total_compensation``; ``log_salary``; ``price_level`` (PPP table, job country and
-    year), ``salary_ppp = salary / price_level`` and its log; ``weight`` (missing set
-    to 1.0, ``weight_imputed`` marks those); person attributes ``sex``,
-    ``highest_degree``, ``origin``; ``abroad`` (job country differs from origin); ``ai``
-    and one ``ai_<cluster>`` flag per cluster for that year; ``prev_year_observed``,
-    ``prev_country``, ``moved_country``, ``move_type``, ``job_change``,
-    ``job_change_abroad`` (see the module docstring); then ``extras`` (``industry``).
+    Key ``(user_id, year)``. The main job's ``position_id``, ``rcid``, ``country`` (ISO3),
+    ``startdate``/``enddate`` (as delivered; ``enddate`` missing = open), ``start_year``
+    (the year of ``startdate``: salaries are set when a position starts, so the premium
+    regressions compare positions of one vintage), ``days_in_year``, ``seniority``,
+    ``job_category``, ``role_k1500``, ``salary``, ``total_compensation``; ``log_salary``;
+    ``price_level`` (PPP table, job country and year), ``salary_ppp = salary / price_level``
+    and its log; ``weight`` (missing set to 1.0, ``weight_imputed`` marks those); person
+    attributes ``sex``, ``highest_degree``, ``origin``; ``abroad`` (job country differs from
+    origin); ``ai`` and one ``ai_<cluster>`` flag per cluster for that year;
+    ``prev_year_observed``, ``prev_country``, ``moved_country``, ``move_type``,
+    ``job_change``, ``job_change_abroad`` (see the module docstring); then ``extras``
+    (``industry``).
     """
     columns = {
         "user_id": "int64",
