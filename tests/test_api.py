@@ -286,7 +286,7 @@ def test_fit_logit_gives_a_result_of_the_family(wages):
     import statsmodels.api as sm
 
     fit = est.fit_logit(wages, "union", ["educ", "exper"])
-    res = fit.result
+    res = fit.result()
     assert isinstance(res, est.RegressionResult)
     assert res.depvar == "union" and res.weights is None and res.vcov_type == "hetero"
     design = sm.add_constant(wages[["educ", "exper"]].astype(float))
@@ -298,3 +298,40 @@ def test_fit_logit_gives_a_result_of_the_family(wages):
                                hc1 * ref.bse[["educ", "exper"]], rtol=1e-5)  # fmt: skip
     assert "union" in fit.summary().as_text()
     assert list(fit.tidy()["term"]) == list(res.params.index)
+
+
+def test_every_fitted_model_joins_the_results_family(wages):
+    """``LogitFit`` is :class:`Fitted` (``result()``, ``summary()``, ``tidy()``);
+    ``SkillPay`` and ``ModelSet`` are :class:`FittedSet` (``models``, ``summary()``),
+    and their results hold the numbers of their own tables."""
+    from analysis.estimate.results import Fitted, FittedSet
+    from analysis.estimate.skillpay import SkillPay
+    from analysis.realdata.common import ModelSet
+
+    fit = est.fit_logit(wages, "union", ["educ", "exper"])
+    assert isinstance(fit, Fitted) and isinstance(fit.result(), est.RegressionResult)
+    pd.testing.assert_frame_equal(fit.tidy(), fit.result().tidy())
+    assert "union" in fit.summary().as_text()
+
+    terms = ["share_ml", "clusters_2"]
+    pay = SkillPay(
+        params=pd.DataFrame([[0.1, 0.2], [0.3, np.nan]], index=["KOR", "USA"], columns=terms),
+        cov={
+            "KOR": pd.DataFrame([[0.04, 0.01], [0.01, 0.09]], index=terms, columns=terms),
+            "USA": pd.DataFrame([[0.16, 0.0], [0.0, 0.0]], index=terms, columns=terms),
+        },
+        nobs={"KOR": 50, "USA": 40},
+        n_ai={"KOR": 10, "USA": 8},
+        info={"outcome": "log_salary", "vcov": "CRV1: user_id", "weights": "weight"},
+    )
+    assert isinstance(pay, FittedSet) and sorted(pay.models) == ["KOR", "USA"]
+    kor, usa = pay.models["KOR"], pay.models["USA"]
+    np.testing.assert_allclose(kor.std_errors, [0.2, 0.3])
+    assert list(usa.params.index) == ["share_ml"] and usa.nobs == 40  # unidentified: out
+    tidy = pay.tidy().set_index(["country", "term"])
+    assert kor.std_errors["share_ml"] == tidy.loc[("KOR", "share_ml"), "std_error"]
+    assert kor.vcov_type == "CRV1: user_id" and kor.depvar == "log_salary"
+    assert "[KOR]" in pay.summary() and "[USA]" in pay.summary()
+
+    models = ModelSet(models={"a": fit.result(), "b": kor})
+    assert isinstance(models, FittedSet) and models.summary().startswith("[a]")

@@ -257,3 +257,13 @@ def test_profile_intervals_cover_with_balanced_tails():
         below, above = rates.loc[name, ["profile_below", "profile_above"]]
         assert abs(below + above - 0.05) < both, rates
         assert abs(below - 0.025) < tail and abs(above - 0.025) < tail, rates
+
+
+def test_the_model_joins_the_results_family(fits):
+    from analysis.estimate.results import Fitted
+
+    model = fits["joint"][0]
+    assert isinstance(model, Fitted)
+    pd.testing.assert_frame_equal(model.tidy(), model.result().tidy())
+    assert list(model.tidy()["term"]) == ["alpha", "beta"]
+    assert "beta" in model.summary().as_text()

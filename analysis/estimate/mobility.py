@@ -216,7 +216,6 @@ class LogitFit:
         b = self.beta if beta is None else beta
         return 1 / (1 + np.exp(-X @ b))
 
-    @property
     def result(self) -> RegressionResult:
         """The coefficients as a :class:`RegressionResult` (normal inference), with
         ``summary()``, ``tidy()``, ``wald_test()`` and the table plug-ins."""
@@ -233,12 +232,12 @@ class LogitFit:
         )
 
     def summary(self, level: float = 0.95) -> Summary:
-        """:meth:`RegressionResult.summary` of :attr:`result`."""
-        return self.result.summary(level)
+        """:meth:`RegressionResult.summary` of :meth:`result`."""
+        return self.result().summary(level)
 
     def tidy(self, level: float = 0.95) -> pd.DataFrame:
-        """:meth:`RegressionResult.tidy` of :attr:`result`."""
-        return self.result.tidy(level)
+        """:meth:`RegressionResult.tidy` of :meth:`result`."""
+        return self.result().tidy(level)
 
 
 def fit_logit(

@@ -48,7 +48,7 @@ from scipy import optimize, sparse, special, stats
 from analysis.errors import EstimationDataError
 from analysis.estimate.counterfactual import scenario_table
 from analysis.estimate.covariance import sandwich
-from analysis.estimate.results import RegressionResult
+from analysis.estimate.results import RegressionResult, Summary
 
 
 @dataclass
@@ -197,6 +197,14 @@ class MobilityModel:
             estimator=self.method,
             info={k: v for k, v in self.info.items() if k != "vcov"},
         )
+
+    def summary(self, level: float = 0.95) -> Summary:
+        """:meth:`RegressionResult.summary` of :meth:`result`."""
+        return self.result().summary(level)
+
+    def tidy(self, level: float = 0.95) -> pd.DataFrame:
+        """:meth:`RegressionResult.tidy` of :meth:`result`."""
+        return self.result().tidy(level)
 
 
 def _objective(theta: np.ndarray, model: MobilityModel, d_hat, precision, fix_d: bool):

@@ -15,6 +15,17 @@ applied economist expects of a fitted model:
   attributes, so results go into :func:`etable` (maketables' ``ETable``, the engine
   behind ``pyfixest.etable``) next to pyfixest and linearmodels models.
 
+The package's other fitted models keep what is their own (a logit's design, the mobility
+model's cells and rates, the skill-set premiums of several countries) and join the family
+through two protocols:
+
+- :class:`Fitted` (one fit: ``LogitFit``, ``MobilityModel``): ``result()`` returns its
+  coefficients as a :class:`RegressionResult`; ``summary()`` and ``tidy()`` are that
+  result's;
+- :class:`FittedSet` (several fits of one question: ``ModelSet``, ``SkillPay``, one
+  per country): ``models`` maps a label to a :class:`RegressionResult`; ``summary()``
+  shows them all.
+
 Examples
 --------
 >>> import numpy as np, pandas as pd
@@ -36,7 +47,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -382,6 +393,32 @@ class RegressionResult:
     @property
     def __maketables_vcov_info__(self) -> dict[str, Any]:
         return {"vcov_type": self.vcov_type, "clustervar": self.info.get("cluster")}
+
+
+@runtime_checkable
+class Fitted(Protocol):
+    """One fitted model of the family: its coefficients as a :class:`RegressionResult`."""
+
+    def result(self) -> RegressionResult: ...
+
+    def summary(self, level: float = 0.95) -> Summary: ...
+
+    def tidy(self, level: float = 0.95) -> pd.DataFrame: ...
+
+
+@runtime_checkable
+class FittedSet(Protocol):
+    """Several fits of one question, each a :class:`RegressionResult`, by label."""
+
+    @property
+    def models(self) -> Mapping[str, RegressionResult]: ...
+
+    def summary(self, level: float = 0.95) -> str: ...
+
+
+def summarize_set(models: Mapping[str, RegressionResult], level: float = 0.95) -> str:
+    """The text summaries of ``models``, each under its label (:meth:`FittedSet.summary`)."""
+    return "\n\n".join(f"[{k}]\n{v.summary(level)}" for k, v in models.items())
 
 
 def _parse_restrictions(

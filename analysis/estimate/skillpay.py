@@ -48,7 +48,7 @@ import pandas as pd
 from analysis.errors import EstimationDataError
 from analysis.estimate.checks import check_vcov
 from analysis.estimate.premium import fit_feols, premium_formula
-from analysis.estimate.results import describe_vcov
+from analysis.estimate.results import RegressionResult, describe_vcov, summarize_set
 
 #: Name of the share column of a skill cluster column.
 SHARE_PREFIX = "share_"
@@ -109,6 +109,30 @@ class SkillPay:
     nobs: dict[str, int]
     n_ai: dict[str, int]
     info: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def models(self) -> dict[str, RegressionResult]:
+        """Each country's regression as a :class:`RegressionResult` (normal inference;
+        terms unidentified in a country left out), by country."""
+        out = {}
+        for country, row in self.params.iterrows():
+            terms = row.dropna().index
+            out[str(country)] = RegressionResult(
+                params=row[terms],
+                cov=self.cov[country].loc[terms, terms],
+                nobs=self.nobs[country],
+                df_resid=None,
+                vcov_type=str(self.info.get("vcov", "")),
+                estimator=str(self.info.get("estimator", "skill-set premiums")),
+                depvar=str(self.info.get("outcome", "")) or None,
+                weights=self.info.get("weights"),  # type: ignore[arg-type]
+                fixed_effects=tuple(self.info.get("fixed_effects", ())),  # type: ignore[arg-type]
+            )
+        return out
+
+    def summary(self, level: float = 0.95) -> str:
+        """Every country's regression summary, under its code."""
+        return summarize_set(self.models, level)
 
     def tidy(self) -> pd.DataFrame:
         """One row per country and term: estimate and standard error."""

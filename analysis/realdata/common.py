@@ -16,7 +16,7 @@ import pandas as pd
 import pyfixest as pf
 
 from analysis.estimate.premium import exact_demeaner
-from analysis.estimate.results import RegressionResult
+from analysis.estimate.results import RegressionResult, summarize_set
 
 AI_SKILL_GROUP: str = "Artificial Intelligence (AI)"
 """The workbook's AI skill group (``skill_group_name``; id 2407, category
@@ -107,6 +107,6 @@ class ModelSet:
             frames.append(table)
         return pd.concat(frames, ignore_index=True)
 
-    @property
-    def summary(self) -> str:
-        return "\n\n".join(f"[{k}]\n{v.summary()}" for k, v in self.models.items())
+    def summary(self, level: float = 0.95) -> str:
+        """Every model's summary, under its label."""
+        return summarize_set(self.models, level)
