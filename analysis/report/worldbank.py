@@ -36,6 +36,7 @@ from analysis.realdata.common import COUNTRY_VALUE
 from analysis.realdata.compensation import MIGRATION, PREMIUM
 from analysis.realdata.korea import AI_INDEX, BOK, WORLDBANK
 from analysis.realdata.skills import TERM
+from analysis.realdata.talent_migration import partner_means
 from analysis.report import figures, style
 from analysis.sources.worldbank import CATALOG, FILENAME, LICENCE, SHA256, default_path
 
@@ -426,8 +427,8 @@ def korea_bilateral_table(table: pd.DataFrame) -> pd.DataFrame:
     keys = ["rank", "partner_iso3", "partner_name", "partner_income_group", "distance_km"]
     wide = table.pivot_table(index=keys, columns="year", values=COUNTRY_VALUE, observed=True)
     wide.columns = [str(c) for c in wide.columns]
-    wide["mean"] = wide.mean(axis=1)
-    wide = wide.reset_index()
+    means = partner_means(table)[["partner_iso3", "mean"]]
+    wide = wide.reset_index().merge(means, on="partner_iso3", how="left", validate="1:1")
     wide["partner_income_group"] = wide["partner_income_group"].astype(str)
     wide["distance_km"] = wide["distance_km"].round(0).astype("int64")
     return wide.sort_values("rank", ignore_index=True)
