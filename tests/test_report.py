@@ -68,14 +68,20 @@ def test_index_links_resolve_and_no_cell_failed(reports):
 
 def test_pages_hold_no_absolute_path_of_the_machine(reports):
     """The pages show the notebooks' parameters: the folders are relative to the reports
-    folder, so no page names the folder it was built in (nor this checkout)."""
+    folder, so no page names the folder it was built in (nor this checkout); nor does
+    an executed notebook, papermill's record of its input and output included."""
     built_in = str(reports.parent)
     checkout = str(Path(__file__).resolve().parents[1])
     pages = sorted((reports / "html").glob("*.html"))
-    assert len(pages) >= 5
-    for page in pages:
+    notebooks = sorted((reports / "notebooks").glob("*.ipynb"))
+    assert len(pages) >= 5 and len(notebooks) == len(pages)
+    for page in [*pages, *notebooks]:
         text = page.read_text()
         assert built_in not in text and checkout not in text, page
+    record = json.loads((reports / "notebooks" / "02_wage_premium.ipynb").read_text())
+    assert record["metadata"]["papermill"]["input_path"] == "02_wage_premium.ipynb"
+    assert record["metadata"]["papermill"]["output_path"] == "notebooks/02_wage_premium.ipynb"
+    assert not [p.name for p in (reports / "notebooks").iterdir() if p.name.startswith(".")]
     executed = (reports / "notebooks" / "01_workforce.ipynb").read_text()
     assert 'estimates_dir = \\"../estimates\\"' in executed  # the injected cell, as JSON
 

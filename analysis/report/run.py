@@ -279,16 +279,32 @@ def _execute(
     nb: Path, out: Path, cwd: Path, parameters: dict[str, object], declared: dict[str, object]
 ) -> None:
     """Run ``nb`` into ``out``, passing only the parameters the notebook ``declared``
-    (:func:`papermill.inspect_notebook`); a failing cell propagates."""
+    (:func:`papermill.inspect_notebook`); a failing cell propagates.
+
+    ``out`` appears whole or not at all (papermill writes its output as the cells run,
+    so it writes a temporary file). Papermill records the input and output paths in
+    the notebook's metadata; they are made relative (the notebook's name, and the
+    output relative to ``cwd``, the reports folder), so that no path of the machine
+    that built the report is published with it.
+    """
     parameters = {k: v for k, v in parameters.items() if k in declared}
-    pm.execute_notebook(
-        str(nb),
-        str(out),
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(cwd),
-        parameters=parameters,
-    )
+
+    def run(tmp: Path) -> None:
+        pm.execute_notebook(
+            str(nb),
+            str(tmp),
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(cwd),
+            parameters=parameters,
+        )
+        executed = nbformat.read(tmp, as_version=4)
+        record = executed.metadata.get("papermill", {})
+        record["input_path"] = nb.name
+        record["output_path"] = os.path.relpath(out, cwd)
+        nbformat.write(executed, tmp)
+
+    write_atomic(out, run)
 
 
 #: The report's HTML templates (package data).
