@@ -18,9 +18,15 @@ from analysis.io import write_atomic, write_frame_atomic
 
 
 def export_table(
-    frame: pd.DataFrame, stem: str | Path, *, caption: str = "", float_format: str = "{:.3f}"
+    frame: pd.DataFrame,
+    stem: str | Path,
+    *,
+    caption: str = "",
+    float_format: str = "{:.3f}",
+    notes: str = "",
 ) -> list[Path]:
-    """Write ``<stem>.csv`` and ``<stem>.tex`` atomically."""
+    """Write ``<stem>.csv`` and ``<stem>.tex`` atomically; ``notes`` (the data's
+    provenance, for example) go under the LaTeX table."""
     stem = Path(stem)
     csv = write_frame_atomic(frame, stem.with_suffix(".csv"))
     latex = frame.to_latex(
@@ -30,6 +36,12 @@ def export_table(
         float_format=float_format.format,
         na_rep="",
     )
+    if notes:
+        note = f"\\par\\footnotesize {_latex_escape(notes)}\n"
+        if "\\end{table}" in latex:
+            latex = latex.replace("\\end{table}", note + "\\end{table}")
+        else:
+            latex += note
     tex = write_atomic(stem.with_suffix(".tex"), lambda p: p.write_text(latex))
     return [csv, tex]
 

@@ -1,0 +1,415 @@
+"""The report as a document: numbered figures and tables with captions, sources and the
+function that made them, recorded for the website and the PDF.
+
+A chapter notebook opens a :class:`Chapter` and adds to it, in reading order:
+
+- :meth:`Chapter.text`: prose (Markdown), written by the notebook from the numbers;
+- :meth:`Chapter.figure`: a matplotlib figure, saved as PNG and PDF with the data's
+  provenance printed in it, shown as a numbered ``<figure>`` with a caption and alt text;
+- :meth:`Chapter.table`: a table for people (labelled columns, units, fixed decimals,
+  intervals as ``[a, b]``, no index), shown with great-tables; its data are written as
+  CSV (for machines) and LaTeX (for papers, the provenance in a footnote).
+
+Every figure and table file has a JSON sidecar (``figures/<name>.json``,
+``tables/<name>.json``) that states the data (synthetic or real), the function that
+made it and the chapter. :meth:`Chapter.finish` writes the chapter's blocks to
+``chapters/<notebook>.json``, from which :mod:`analysis.report.pdf` typesets the PDF.
+
+Examples
+--------
+>>> prov = Provenance("synthetic", seed=3, scale=0.3)
+>>> prov.label()
+'Synthetic data (calibrated synthetic world, seed 3, scale 0.3), not real Revelio data'
+>>> format_interval(5.234, 7.1, 1)
+'[5.2, 7.1]'
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from analysis.io import write_atomic
+from analysis.output_set import ESTIMATES_MANIFEST
+from analysis.report import figures as figure_files
+from analysis.report import tables as table_files
+
+#: Folder of the chapters' records, inside the reports folder.
+CHAPTERS_DIR = "chapters"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What data a report shows: ``synthetic`` (with the world's seed and scale) or
+    ``real`` (with the checksum of the panel it was estimated from)."""
+
+    data_kind: str
+    seed: int | None = None
+    scale: float | None = None
+    checksum: str | None = None
+
+    @classmethod
+    def from_estimates(cls, estimates_dir: str | Path) -> Provenance:
+        """The provenance the estimates manifest records."""
+        manifest = json.loads((Path(estimates_dir) / ESTIMATES_MANIFEST).read_text())
+        synthetic = bool(manifest.get("synthetic"))
+        return cls(
+            "synthetic" if synthetic else "real",
+            seed=manifest.get("seed"),
+            scale=manifest.get("scale"),
+            checksum=None if synthetic else manifest.get("panel_sha256"),
+        )
+
+    @property
+    def synthetic(self) -> bool:
+        return self.data_kind == "synthetic"
+
+    def label(self) -> str:
+        """One line for a figure's foot, a table's source note or a banner."""
+        if self.synthetic:
+            settings = ", ".join(
+                part
+                for part in (
+                    f"seed {self.seed}" if self.seed is not None else "",
+                    f"scale {self.scale:g}" if self.scale is not None else "",
+                )
+                if part
+            )
+            inside = f"calibrated synthetic world, {settings}" if settings else "calibrated"
+            return f"Synthetic data ({inside}), not real Revelio data"
+        if self.data_kind == "worldbank":
+            return (
+                "Real data: World Bank Group-LinkedIn Digital Data for Development, Talent "
+                "Migration (CC BY 3.0 IGO)"
+            )
+        if self.data_kind == "real":
+            digest = f" (panel sha256 {self.checksum[:12]})" if self.checksum else ""
+            return f"Real Revelio Labs data{digest}"
+        return f"{self.data_kind.capitalize()} data"
+
+
+def function_name(made_by: Callable[..., Any] | str) -> str:
+    """``module.qualname`` of a function, or the text given."""
+    if isinstance(made_by, str):
+        return made_by
+    return f"{made_by.__module__}.{made_by.__qualname__}"
+
+
+def column_label(name: str) -> str:
+    """A column's name as a reader's label: words for underscores, units spelled.
+
+    >>> column_label("share_abroad_se"), column_label("premium_pct"), column_label("nobs")
+    ('Share abroad (SE)', 'Premium (%)', 'Observations')
+    """
+    special = {"nobs": "Observations", "n": "n", "iso3": "Country"}
+    if name in special:
+        return special[name]
+    words = name.split("_")
+    unit = ""
+    if words[-1] == "se" and len(words) > 1:
+        words, unit = words[:-1], " (SE)"
+    elif words[-1] == "pct" and len(words) > 1:
+        words, unit = words[:-1], " (%)"
+    text = " ".join(words)
+    return text[:1].upper() + text[1:] + unit
+
+
+def format_number(value: object, decimals: int) -> str:
+    """``value`` with ``decimals`` decimals and thousands separators; empty if missing;
+    a truth value as yes or no."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        return f"{float(value):,.{decimals}f}"
+    return str(value)
+
+
+def format_interval(low: object, high: object, decimals: int) -> str:
+    """``[low, high]``; empty when either end is missing."""
+    ends = [format_number(low, decimals), format_number(high, decimals)]
+    return f"[{ends[0]}, {ends[1]}]" if all(ends) else ""
+
+
+def display_frame(
+    frame: pd.DataFrame,
+    columns: Mapping[str, str],
+    *,
+    decimals: int | Mapping[str, int] = 1,
+    intervals: Mapping[str, tuple[str, str]] | None = None,
+) -> pd.DataFrame:
+    """The frame a reader sees: the columns of ``columns`` (name -> label) in its order,
+    numbers as text with their decimals, and each interval of ``intervals``
+    (label -> (low column, high column)) as ``[a, b]``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"c": ["KOR"], "p": [6.04], "lo": [4.0], "hi": [8.25], "n": [12000]})
+    >>> display_frame(frame, {"c": "Country", "p": "Premium (%)", "95% interval": "",
+    ...                       "n": "Workers"}, intervals={"95% interval": ("lo", "hi")}
+    ...               ).to_dict("records")
+    [{'Country': 'KOR', 'Premium (%)': '6.0', '95% interval': '[4.0, 8.2]', 'Workers': '12,000'}]
+    """
+    intervals = dict(intervals or {})
+    out = {}
+    for name, label in columns.items():
+        if name in intervals:
+            low, high = intervals[name]
+            places = decimals if isinstance(decimals, int) else decimals.get(low, 1)
+            out[name] = [
+                format_interval(a, b, places) for a, b in zip(frame[low], frame[high], strict=True)
+            ]
+            continue
+        if name == "year" or name.endswith("_year"):  # a year, not a quantity
+            out[label] = ["" if pd.isna(v) else str(int(v)) for v in frame[name].tolist()]
+            continue
+        places = decimals if isinstance(decimals, int) else decimals.get(name, 1)
+        out[label] = [format_number(v, places) for v in frame[name].tolist()]
+    return pd.DataFrame(out)
+
+
+@dataclass
+class Chapter:
+    """One chapter of the report, built by its notebook.
+
+    Parameters
+    ----------
+    number
+        The chapter's number (figures and tables are numbered ``<number>.<k>``).
+    title
+        Its title.
+    reports_dir
+        The reports folder (figures go to ``figures/``, tables to ``tables/``).
+    provenance
+        What data the chapter shows.
+    notebook
+        The notebook's file stem (the chapter's record is ``chapters/<notebook>.json``).
+    """
+
+    number: int
+    title: str
+    reports_dir: Path
+    provenance: Provenance
+    notebook: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    _figures: int = 0
+    _tables: int = 0
+
+    def __post_init__(self) -> None:
+        self.reports_dir = Path(self.reports_dir)
+
+    # ------------------------------------------------------------------ content
+    def text(self, markdown: str) -> None:
+        """Prose, shown as Markdown and kept for the PDF."""
+        self.blocks.append({"kind": "text", "markdown": markdown})
+        _display_markdown(markdown)
+
+    def heading(self, title: str) -> None:
+        """A section heading."""
+        self.blocks.append({"kind": "heading", "title": title})
+        _display_markdown(f"## {title}")
+
+    def figure(
+        self,
+        fig: plt.Figure,
+        name: str,
+        *,
+        caption: str,
+        alt: str,
+        made_by: Callable[..., Any] | str,
+        source: str = "",
+    ) -> None:
+        """Save ``fig`` as ``figures/<name>.png`` and ``.pdf`` with the provenance and
+        the function printed at its foot, and show it as a numbered figure
+        (``Figure <chapter>.<k>``).
+        """
+        if not alt.strip():
+            raise ValueError(f"figure {name}: give alt text that describes it")
+        self._figures += 1
+        label = f"Figure {self.number}.{self._figures}"
+        function = function_name(made_by)
+        stamp = f"{self.provenance.label()}. Made by {function}."
+        lowest = [t.get_position()[1] for t in fig.texts if t.get_position()[1] < 0]
+        y = min(lowest) - 0.04 if lowest else -0.01  # below a credit line already there
+        fig.text(0.0, y, stamp, fontsize=6.5, color="0.35", ha="left", va="top")
+        folder = self.reports_dir / "figures"
+        figure_files.save(fig, folder / name)
+        plt.close(fig)
+        record = {
+            "kind": "figure",
+            "label": label,
+            "name": name,
+            "png": f"figures/{name}.png",
+            "pdf": f"figures/{name}.pdf",
+            "caption": caption,
+            "alt": alt,
+            "source": source,
+            "function": function,
+            "data": self.provenance.label(),
+            "chapter": self.title,
+            "notebook": self.notebook,
+        }
+        _write_json(folder / f"{name}.json", record)
+        self.blocks.append(record)
+        _display_html(
+            f'<figure class="report-figure" id="{html.escape(name)}">'
+            f'<img src="../figures/{html.escape(name)}.png" alt="{html.escape(alt)}">'
+            f"<figcaption><strong>{label}.</strong> {html.escape(caption)}"
+            f"{_source_sentence(source)}</figcaption></figure>"
+        )
+
+    def table(
+        self,
+        frame: pd.DataFrame,
+        name: str,
+        *,
+        caption: str,
+        columns: Mapping[str, str] | None = None,
+        decimals: int | Mapping[str, int] = 1,
+        intervals: Mapping[str, tuple[str, str]] | None = None,
+        made_by: Callable[..., Any] | str,
+        notes: str = "",
+        source: str = "",
+        data: pd.DataFrame | None = None,
+        export: bool = True,
+    ) -> None:
+        """Show ``frame`` as a numbered table for people and write its files.
+
+        Parameters
+        ----------
+        frame
+            The rows to show.
+        name
+            File stem: ``tables/<name>.csv`` (``data``, default ``frame``, unformatted)
+            and ``tables/<name>.tex``.
+        caption
+            What the table shows, with units.
+        columns
+            Column -> label, in the order shown (default: every column, as it is named);
+            an interval's label maps to ``""`` and is named in ``intervals``.
+        decimals
+            Decimals of every number, or by column.
+        intervals
+            Label -> (low column, high column): shown as ``[low, high]``.
+        made_by
+            The function that computed the numbers.
+        notes, source
+            Notes under the table; the source of published figures it shows.
+        data
+            What the CSV holds (default ``frame``).
+        export
+            Write the CSV and LaTeX files (``False``: the caller wrote them, such as a
+            regression table in the economics layout).
+
+        The table is numbered ``Table <chapter>.<k>``.
+        """
+        self._tables += 1
+        label = f"Table {self.number}.{self._tables}"
+        function = function_name(made_by)
+        columns = dict(columns or {c: column_label(str(c)) for c in frame.columns})
+        shown = display_frame(frame, columns, decimals=decimals, intervals=intervals)
+        folder = self.reports_dir / "tables"
+        footnote = f"{self.provenance.label()}. Made by {function}."
+        if export:
+            table_files.export_table(
+                frame if data is None else data,
+                folder / name,
+                caption=f"{label}. {caption}",
+                notes=" ".join(part for part in (notes, footnote) if part),
+            )
+        record = {
+            "kind": "table",
+            "label": label,
+            "name": name,
+            "csv": f"tables/{name}.csv",
+            "tex": f"tables/{name}.tex",
+            "caption": caption,
+            "columns": list(shown.columns),
+            "rows": shown.to_numpy().tolist(),
+            "notes": notes,
+            "source": source,
+            "function": function,
+            "data": self.provenance.label(),
+            "chapter": self.title,
+            "notebook": self.notebook,
+        }
+        _write_json(folder / f"{name}.json", record)
+        self.blocks.append(record)
+        _display_html(_table_html(shown, label, caption, notes, source, footnote))
+
+    # ------------------------------------------------------------------ record
+    def finish(self) -> Path:
+        """Write ``chapters/<notebook>.json``: the chapter's blocks in reading order."""
+        record = {
+            "number": self.number,
+            "title": self.title,
+            "notebook": self.notebook,
+            "data": self.provenance.label(),
+            "synthetic": self.provenance.synthetic,
+            "blocks": self.blocks,
+        }
+        return _write_json(self.reports_dir / CHAPTERS_DIR / f"{self.notebook}.json", record)
+
+
+def source_note(source: str) -> str:
+    """``Source: <source>.``, once (a credit line may already start with it)."""
+    text = source.strip().removeprefix("Source:").strip().rstrip(".")
+    return f"Source: {text}." if text else ""
+
+
+def _source_sentence(source: str) -> str:
+    return f" {html.escape(source_note(source))}" if source else ""
+
+
+def _table_html(
+    shown: pd.DataFrame, label: str, caption: str, notes: str, source: str, footnote: str
+) -> str:
+    """great-tables' HTML of ``shown``: title, column labels, notes and provenance."""
+    from great_tables import GT
+
+    table = GT(shown).tab_header(title=f"{label}. {caption}")
+    for note in (notes, source_note(source), footnote):
+        if note:
+            table = table.tab_source_note(note)
+    table = table.tab_options(table_font_size="13px", table_width="100%")
+    return f'<div class="report-table">{table.as_raw_html()}</div>'
+
+
+def _write_json(path: Path, content: Mapping[str, Any]) -> Path:
+    text = json.dumps(content, indent=2, sort_keys=True, default=str) + "\n"
+    return write_atomic(path, lambda p: p.write_text(text))
+
+
+def _display_markdown(markdown: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(markdown))
+
+
+def _display_html(text: str) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(text))
+
+
+def read_chapters(reports_dir: str | Path, notebooks: Sequence[str]) -> list[dict[str, Any]]:
+    """The records of the chapters built from ``notebooks`` (stems), in their order; a
+    notebook without a record (a page that is a note) is left out."""
+    folder = Path(reports_dir) / CHAPTERS_DIR
+    records = []
+    for stem in notebooks:
+        path = folder / f"{stem}.json"
+        if path.is_file():
+            records.append(json.loads(path.read_text()))
+    return records
