@@ -11,7 +11,11 @@ element at fault (an empty list means the reports look right to a reader):
 * on every linked page: HTTP 200, a title, every ``<img>`` loaded, and no error output
   cell (see below);
 * on every page: no failed request, no HTTP status of 400 or more, no uncaught
-  JavaScript exception and no console error.
+  JavaScript exception and no console error;
+* on every page: each ``<img>`` has alt text (not empty, not nbconvert's placeholder),
+  the page does not scroll sideways in the window, and every link to the site (the
+  chapters' navigation, the files) answers HTTP 200; a full-page screenshot is saved
+  when a folder is given.
 
 Error output cells
 ------------------
@@ -114,6 +118,13 @@ async () => {
 }
 """
 
+#: What nbconvert writes when an image has no alt text, and an empty one.
+PLACEHOLDER_ALT: frozenset[str] = frozenset({"", "No description has been provided for this image"})
+
+_OVERFLOW_JS = """
+() => ({scroll: document.documentElement.scrollWidth, window: window.innerWidth})
+"""
+
 _LINKS_JS = """
 () => Array.from(document.querySelectorAll("a[href]")).map((a) => ({
   href: a.getAttribute("href"), url: a.href,
@@ -153,6 +164,8 @@ class BrowserCheck:
     stderr : list of str
         Stderr outputs that are not errors (``"<page>: cell <n>: <first line>"``); not
         problems.
+    screenshots : list of Path
+        The screenshots taken (when a folder was given).
     """
 
     problems: list[str] = field(default_factory=list)
@@ -161,6 +174,7 @@ class BrowserCheck:
     links: int = 0
     blocked: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
+    screenshots: list[Path] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -308,6 +322,31 @@ class _Checker:
                     f"image {_image_label(image, number)} did not load "
                     f"(complete={image['complete']}, naturalWidth={image['naturalWidth']})"
                 )
+            if image["alt"].strip() in PLACEHOLDER_ALT:
+                self.problem(f"image {_image_label(image, number)} has no alt text")
+
+    def check_layout(self) -> None:
+        """The page fits the window's width: nothing makes it scroll sideways."""
+        width = self.page.evaluate(_OVERFLOW_JS)
+        if width["scroll"] > width["window"] + 1:
+            self.problem(
+                f"horizontal overflow: the page is {width['scroll']} px wide in a "
+                f"{width['window']} px window"
+            )
+
+    def check_page_links(self) -> None:
+        """Every link of the page to this site (its navigation, its files) answers 200."""
+        for link in self.page.evaluate(_LINKS_JS):
+            href, url = link["href"], link["url"]
+            if url.startswith(self.base) and not href.startswith("#"):
+                self.check_link(href, url.split("#")[0], page=self.current)
+
+    def screenshot(self, folder: Path | None) -> None:
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            name = self.current.replace("/", "_").removesuffix(".html") + ".png"
+            self.page.screenshot(path=str(folder / name), full_page=True)
+            self.result.screenshots.append(folder / name)
 
     def check_outputs(self) -> None:
         if self.page.locator("#papermill-error-cell").count():
@@ -321,15 +360,15 @@ class _Checker:
             else:
                 self.result.stderr.append(f"{self.current}: {where}: {lines[0][:200]}")
 
-    def check_link(self, href: str, url: str) -> None:
-        """Fetch a link that is not an HTML page; it must answer HTTP 200."""
+    def check_link(self, href: str, url: str, page: str = "index.html") -> None:
+        """Fetch a link of ``page``; it must answer HTTP 200."""
         try:
             response = self.request.get(url)
         except Exception as error:
-            self.problem(f"link {href!r} could not be fetched ({error})", page="index.html")
+            self.problem(f"link {href!r} could not be fetched ({error})", page=page)
             return
         if response.status != 200:
-            self.problem(f"link {href!r} answers HTTP {response.status}", page="index.html")
+            self.problem(f"link {href!r} answers HTTP {response.status}", page=page)
         response.dispose()
 
 
@@ -338,6 +377,8 @@ def check_reports_in_browser(
     *,
     executable: str | Path = CHROMIUM,
     timeout_ms: float = 30_000,
+    screenshots: str | Path | None = None,
+    viewport: tuple[int, int] = (1280, 900),
 ) -> BrowserCheck:
     """Open the reports' index and every page it links in headless Chromium.
 
@@ -350,6 +391,11 @@ def check_reports_in_browser(
         The Chromium binary; Debian's ``/usr/bin/chromium`` by default.
     timeout_ms : float
         Playwright's time limit for each navigation and action, in milliseconds.
+    screenshots : str or Path, optional
+        A folder for a full-page screenshot of every page (``index.png``,
+        ``html_01_workforce.png``, ...), for a person to look at.
+    viewport : (int, int)
+        The window's width and height in pixels (the overflow check uses its width).
 
     Returns
     -------
@@ -380,12 +426,15 @@ def check_reports_in_browser(
             args=["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"],
         )
         try:
-            context = browser.new_context()
+            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
             context.set_default_timeout(timeout_ms)
             checker = _Checker(context, base, result)
+            shots = None if screenshots is None else Path(screenshots)
             if not checker.open("index.html"):
                 return result
             checker.check_images()
+            checker.check_layout()
+            checker.screenshot(shots)
             links = checker.page.evaluate(_LINKS_JS)
             pages: list[str] = []
             for link in links:
@@ -396,7 +445,7 @@ def check_reports_in_browser(
                 path = urlsplit(url).path
                 if path.endswith((".html", ".htm")):
                     relative = _short(url.split("#")[0], base)
-                    if relative not in pages:
+                    if relative not in pages and relative != "index.html":
                         pages.append(relative)
                 else:
                     checker.check_link(href, url)
@@ -404,6 +453,9 @@ def check_reports_in_browser(
                 if checker.open(relative):
                     checker.check_images()
                     checker.check_outputs()
+                    checker.check_layout()
+                    checker.check_page_links()
+                    checker.screenshot(shots)
         finally:
             browser.close()
     return result

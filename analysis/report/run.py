@@ -23,10 +23,8 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import jinja2
 import nbformat
 import papermill as pm
-from nbconvert import HTMLExporter
 
 from analysis import config
 from analysis.child_processes import reproducible_children
@@ -42,6 +40,9 @@ from analysis.output_set import (
     verify_worldbank,
 )
 from analysis.report import worldbank as wb
+from analysis.report.document import CHAPTERS_DIR, Provenance
+from analysis.report.pdf import write_pdf
+from analysis.report.site import notebook_title, render_index, render_page
 
 #: The report's notebooks ship inside the package, so an installed package can run them.
 NOTEBOOKS_DIR: Path = config.PACKAGE_DIR / "notebooks"
@@ -68,16 +69,6 @@ def data_settings(estimates_dir: Path) -> dict[str, object]:
         "seed": manifest.get("seed"),
         "scale": manifest.get("scale"),
     }
-
-
-def notebook_title(notebook: nbformat.NotebookNode, fallback: str) -> str:
-    """The first Markdown heading of a notebook (``fallback`` if it has none)."""
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown":
-            for line in cell.source.splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return fallback
 
 
 def _needed_folder(
@@ -182,7 +173,8 @@ def run_reports(
     -------
     dict
         ``notebooks`` (executed copies), ``pages`` (HTML), ``notes`` (the pages that are
-        notes about a missing input) and ``index`` (empty when ``index`` is ``False``).
+        notes about a missing input), ``index`` and ``pdf`` (the landing page and
+        ``report.pdf``; empty when ``index`` is ``False``).
     """
     estimates_dir, processed_dir = Path(estimates_dir).resolve(), Path(processed_dir).resolve()
     check_report_inputs(estimates_dir, processed_dir)
@@ -225,6 +217,8 @@ def run_reports(
         if unavailable is not None and WORLDBANK_PARAMETER in declared[nb]:
             note = wb.unavailable_note(unavailable["kind"], unavailable["message"])
             write_note_notebook(nb, out, note)
+            # a note has no chapter: the record of an earlier run must not reach the PDF
+            (reports_dir / CHAPTERS_DIR / f"{nb.stem}.json").unlink(missing_ok=True)
             return out, True
         _execute(nb, out, reports_dir, parameters, declared[nb])
         return out, False
@@ -235,27 +229,24 @@ def run_reports(
     with reproducible_children(), ThreadPoolExecutor(workers) as pool:
         runs = list(pool.map(execute, notebooks))
     executed, pages, notes = [out for out, _ in runs], [], []
+    provenance = Provenance.from_estimates(estimates_dir)
     for nb, (out, is_note) in zip(notebooks, runs, strict=True):
-        executed_nb = nbformat.read(out, as_version=4)
-        body, _ = HTMLExporter(
-            exclude_input_prompt=True, exclude_output_prompt=True
-        ).from_notebook_node(
-            executed_nb, resources={"metadata": {"name": notebook_title(executed_nb, nb.stem)}}
-        )
+        body = render_page(out, sorted(nb.parent.glob("*.ipynb")), provenance)
         page = reports_dir / "html" / f"{nb.stem}.html"
         page.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(page, lambda p, b=body: p.write_text(b))
         pages.append(page)
         if is_note:
             notes.append(page)
-    written = [write_index(reports_dir, pages, notes)] if index else []
-    return {"notebooks": executed, "pages": pages, "notes": notes, "index": written}
+    pdf = [write_pdf(reports_dir, [nb.stem for nb in notebooks])] if index else []
+    written = [write_index(reports_dir, notebooks, notes)] if index else []
+    return {"notebooks": executed, "pages": pages, "notes": notes, "index": written, "pdf": pdf}
 
 
 def write_report_index(reports_dir: str | Path, notebooks: list[Path] | None = None) -> Path:
-    """``index.html`` over the pages already built for ``notebooks`` (default: every
-    notebook of the package), without running any; a page whose executed notebook is a
-    note (:data:`NOTE_METADATA`) is marked so.
+    """``report.pdf`` and ``index.html`` over the pages already built for ``notebooks``
+    (default: every notebook of the package), without running any; a page whose executed
+    notebook is a note (:data:`NOTE_METADATA`) is marked so.
 
     Raises
     ------
@@ -263,16 +254,17 @@ def write_report_index(reports_dir: str | Path, notebooks: list[Path] | None = N
         If a notebook's page has not been built.
     """
     reports_dir = Path(reports_dir).resolve()
-    pages, notes = [], []
-    for nb in notebooks or sorted(NOTEBOOKS_DIR.glob("*.ipynb")):
+    notebooks = notebooks or sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+    notes = []
+    for nb in notebooks:
         page = reports_dir / "html" / f"{nb.stem}.html"
         executed = reports_dir / "notebooks" / nb.name
         if not page.is_file() or not executed.is_file():
             raise StageInputError(f"{page} has not been built", rerun="report")
-        pages.append(page)
         if nbformat.read(executed, as_version=4).metadata.get(NOTE_METADATA):
             notes.append(page)
-    return write_index(reports_dir, pages, notes)
+    write_pdf(reports_dir, [nb.stem for nb in notebooks])
+    return write_index(reports_dir, notebooks, notes)
 
 
 def _execute(
@@ -304,43 +296,13 @@ def _execute(
         record["output_path"] = os.path.relpath(out, cwd)
         nbformat.write(executed, tmp)
 
-    write_atomic(out, run)
+    write_atomic(out, run, suffix=".ipynb")
 
 
-#: The report's HTML templates (package data).
-TEMPLATES: Path = Path(__file__).parent / "templates"
-
-
-def write_index(reports_dir: Path, pages: list[Path], notes: list[Path] | None = None) -> Path:
-    """``reports/index.html`` from ``templates/index.html.j2``: links to every page,
-    figure and table, relative to ``reports_dir``.
-
-    Pages in ``notes`` (a note about a missing input instead of results) are marked so.
-    """
-    marked = set(notes or [])
-
-    def entries(paths: list[Path]) -> list[dict[str, object]]:
-        return [
-            {
-                "href": p.relative_to(reports_dir).as_posix(),
-                "name": p.name,
-                "stem": p.stem,
-                "note": p in marked,
-            }
-            for p in paths
-        ]
-
-    figures_dir, tables_dir = reports_dir / "figures", reports_dir / "tables"
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    text = environment.get_template("index.html.j2").render(
-        pages=entries(pages),
-        figures=entries(sorted(figures_dir.glob("*.png"))),
-        pdfs=entries(sorted(figures_dir.glob("*.pdf"))),
-        tables=entries(sorted(tables_dir.glob("*.csv")) + sorted(tables_dir.glob("*.tex"))),
-    )
-    return write_atomic(reports_dir / "index.html", lambda p: p.write_text(text + "\n"))
+def write_index(reports_dir: Path, notebooks: list[Path], notes: list[Path] | None = None) -> Path:
+    """``reports/index.html``, the landing page (:func:`analysis.report.site.render_index`)
+    over the chapters of ``notebooks``; the pages in ``notes`` (a note about a missing
+    input instead of results) are marked so."""
+    marked = {Path(p).stem for p in notes or []}
+    text = render_index(reports_dir, notebooks, marked)
+    return write_atomic(reports_dir / "index.html", lambda p: p.write_text(text))
