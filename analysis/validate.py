@@ -342,6 +342,18 @@ def calibration_failures(table: pd.DataFrame) -> pd.DataFrame:
 #: The validate stage's table, in its output folder.
 VALIDATION_FILE = "validation.csv"
 
+#: The published figures the landing page and the PDF's first page lead with: the
+#: premiums of Korea, the US and Canada, and Korea's AI workforce at home and abroad.
+HEADLINE_FIGURES: tuple[str, ...] = (
+    "premium_kr_2024",
+    "premium_us",
+    "premium_ca",
+    "kr_ai_workers_2024",
+    "kr_abroad_share",
+    "kr_abroad_2024",
+    "kr_abroad_us_2024",
+)
+
 
 def run_validation(estimates_dir: str | Path, out_dir: str | Path) -> pd.DataFrame:
     """The ``validate`` stage: :func:`validation_table` of the verified estimates, written
