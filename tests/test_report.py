@@ -27,8 +27,12 @@ EXPECTED = [
     "figures/counterfactual.pdf",
     "tables/ai_stocks.csv",
     "tables/ai_skill_shares_kor.tex",
-    "tables/mobility_individual.tex",
-    "tables/gravity.csv",
+    "tables/mobility_regressions.csv",
+    "tables/headline.json",
+    "chapters/02_wage_premium.json",
+    "html/06_methods_and_data.html",
+    "report.pdf",
+    "report.typ",
     "tables/counterfactual.csv",
     "html/01_workforce.html",
     "html/02_wage_premium.html",
@@ -63,7 +67,7 @@ def test_index_links_resolve_and_no_cell_failed(reports):
     for page in (reports / "html").glob("*.html"):
         text = page.read_text()
         assert "Traceback" not in text and "Error" not in text.split("</style>")[-1], page
-    assert "Data shown: synthetic" in (reports / "html" / "02_wage_premium.html").read_text()
+    assert "Data shown: Synthetic data" in (reports / "html" / "02_wage_premium.html").read_text()
 
 
 def test_pages_hold_no_absolute_path_of_the_machine(reports):

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from artefacts import ARTEFACTS
 from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from analysis.report.browser import CHROMIUM, check_reports_in_browser, is_error_output
-from analysis.report.run import write_index
 
 
 @pytest.fixture(scope="session")
@@ -37,14 +37,19 @@ def chromium() -> Path:
 
 
 def test_real_reports_load_with_no_error(chromium, reports):
+    """Every page loads with no error, every image with alt text, no page scrolls
+    sideways, the chapters' navigation works; a screenshot of each page is saved."""
     start = time.perf_counter()
-    result = check_reports_in_browser(reports, executable=chromium)
+    shots = ARTEFACTS / "screenshots"
+    result = check_reports_in_browser(reports, executable=chromium, screenshots=shots)
     seconds = time.perf_counter() - start
     assert result.problems == [], "\n".join(result.problems)
     pages = sorted(p.relative_to(reports).as_posix() for p in (reports / "html").glob("*.html"))
     assert result.pages == ["index.html", *pages]
     assert result.images >= len(list((reports / "figures").glob("*.png")))
     assert result.links >= 10
+    assert len(result.screenshots) == len(result.pages)
+    assert all(path.stat().st_size > 10_000 for path in result.screenshots)
     print(f"browser check: {len(result.pages)} pages, {result.images} images in {seconds:.1f} s")
 
 
@@ -108,7 +113,17 @@ def broken(tmp_path_factory) -> Path:
     error = new_output("error", ename="ValueError", evalue="boom", traceback=TRACEBACK)
     _page(root / "html" / "good.html", [stdout], [warning])
     _page(root / "html" / "failed.html", [stdout], [error])
-    write_index(root, [root / "html" / "good.html", root / "html" / "failed.html"])
+    links = "".join(
+        f'<li><a href="{href}">{href}</a></li>'
+        for href in ("html/good.html", "html/failed.html", "tables/gone.csv")
+    )
+    images = "".join(
+        f'<img src="figures/{name}.png" alt="{name} figure">' for name in ("fine", "gone")
+    )
+    (root / "index.html").write_text(
+        f"<!doctype html><html><head><title>Reports</title></head><body>{images}"
+        f"<ul>{links}</ul></body></html>"
+    )
     (root / "figures" / "gone.png").unlink()
     (root / "tables" / "gone.csv").unlink()
     return root
@@ -129,6 +144,27 @@ def test_broken_reports_yield_the_expected_problems(broken, chromium):
     assert "good.html" not in problems and "fine.png" not in problems
     assert result.pages == ["index.html", "html/good.html", "html/failed.html"]
     assert result.stderr == [f"html/good.html: cell 3: {WARNING.splitlines()[0]}"]
+
+
+def test_missing_alt_text_and_overflow_are_reported(tmp_path, chromium):
+    _png(tmp_path / "figures" / "a.png")
+    (tmp_path / "html").mkdir()
+    (tmp_path / "html" / "wide.html").write_text(
+        "<!doctype html><html><head><title>Wide</title></head><body>"
+        '<img src="../figures/a.png"><div style="width: 3000px">wide</div>'
+        '<a href="../nowhere.html">a chapter</a></body></html>'
+    )
+    (tmp_path / "index.html").write_text(
+        "<!doctype html><html><head><title>Reports</title></head><body>"
+        '<img src="figures/a.png" alt="No description has been provided for this image">'
+        '<a href="html/wide.html">wide</a></body></html>'
+    )
+    result = check_reports_in_browser(tmp_path, executable=chromium, viewport=(800, 600))
+    problems = "\n".join(result.problems)
+    assert "index.html: image <img src='figures/a.png'> has no alt text" in problems
+    assert "html/wide.html: image <img src='../figures/a.png'> has no alt text" in problems
+    assert "html/wide.html: horizontal overflow: the page is" in problems
+    assert "html/wide.html: link '../nowhere.html' answers HTTP 404" in problems
 
 
 def test_a_missing_index_page_and_title_are_reported(tmp_path, chromium):
