@@ -17,9 +17,6 @@ made it and the chapter. :meth:`Chapter.finish` writes the chapter's blocks to
 
 Examples
 --------
->>> prov = Provenance("synthetic", seed=3, scale=0.3)
->>> prov.label()
-'Synthetic data (calibrated synthetic world, seed 3, scale 0.3), not real Revelio data'
 >>> format_interval(5.234, 7.1, 1)
 '[5.2, 7.1]'
 """
@@ -28,7 +25,7 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,62 +35,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.io import write_atomic
-from analysis.output_set import ESTIMATES_MANIFEST
 from analysis.report import figures as figure_files
 from analysis.report import tables as table_files
-
-#: Folder of the chapters' records, inside the reports folder.
-CHAPTERS_DIR = "chapters"
-
-
-@dataclass(frozen=True)
-class Provenance:
-    """What data a report shows: ``synthetic`` (with the world's seed and scale) or
-    ``real`` (with the checksum of the panel it was estimated from)."""
-
-    data_kind: str
-    seed: int | None = None
-    scale: float | None = None
-    checksum: str | None = None
-
-    @classmethod
-    def from_estimates(cls, estimates_dir: str | Path) -> Provenance:
-        """The provenance the estimates manifest records."""
-        manifest = json.loads((Path(estimates_dir) / ESTIMATES_MANIFEST).read_text())
-        synthetic = bool(manifest.get("synthetic"))
-        return cls(
-            "synthetic" if synthetic else "real",
-            seed=manifest.get("seed"),
-            scale=manifest.get("scale"),
-            checksum=None if synthetic else manifest.get("panel_sha256"),
-        )
-
-    @property
-    def synthetic(self) -> bool:
-        return self.data_kind == "synthetic"
-
-    def label(self) -> str:
-        """One line for a figure's foot, a table's source note or a banner."""
-        if self.synthetic:
-            settings = ", ".join(
-                part
-                for part in (
-                    f"seed {self.seed}" if self.seed is not None else "",
-                    f"scale {self.scale:g}" if self.scale is not None else "",
-                )
-                if part
-            )
-            inside = f"calibrated synthetic world, {settings}" if settings else "calibrated"
-            return f"Synthetic data ({inside}), not real Revelio data"
-        if self.data_kind == "worldbank":
-            return (
-                "Real data: World Bank Group-LinkedIn Digital Data for Development, Talent "
-                "Migration (CC BY 3.0 IGO)"
-            )
-        if self.data_kind == "real":
-            digest = f" (panel sha256 {self.checksum[:12]})" if self.checksum else ""
-            return f"Real Revelio Labs data{digest}"
-        return f"{self.data_kind.capitalize()} data"
+from analysis.report.records import CHAPTERS_DIR, Provenance, source_note
 
 
 def function_name(made_by: Callable[..., Any] | str) -> str:
@@ -362,12 +306,6 @@ class Chapter:
         return _write_json(self.reports_dir / CHAPTERS_DIR / f"{self.notebook}.json", record)
 
 
-def source_note(source: str) -> str:
-    """``Source: <source>.``, once (a credit line may already start with it)."""
-    text = source.strip().removeprefix("Source:").strip().rstrip(".")
-    return f"Source: {text}." if text else ""
-
-
 def _source_sentence(source: str) -> str:
     return f" {html.escape(source_note(source))}" if source else ""
 
@@ -401,15 +339,3 @@ def _display_html(text: str) -> None:
     from IPython.display import HTML, display
 
     display(HTML(text))
-
-
-def read_chapters(reports_dir: str | Path, notebooks: Sequence[str]) -> list[dict[str, Any]]:
-    """The records of the chapters built from ``notebooks`` (stems), in their order; a
-    notebook without a record (a page that is a note) is left out."""
-    folder = Path(reports_dir) / CHAPTERS_DIR
-    records = []
-    for stem in notebooks:
-        path = folder / f"{stem}.json"
-        if path.is_file():
-            records.append(json.loads(path.read_text()))
-    return records

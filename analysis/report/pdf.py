@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.io import write_atomic
-from analysis.report.document import read_chapters, source_note
+from analysis.report.records import read_chapters, source_note
 from analysis.report.site import HEADLINE_TABLE
 
 #: Characters with a meaning in Typst markup, escaped in plain text.

@@ -39,9 +39,8 @@ from analysis.output_set import (
     verify_validation,
     verify_worldbank,
 )
-from analysis.report import worldbank as wb
-from analysis.report.document import CHAPTERS_DIR, Provenance
 from analysis.report.pdf import write_pdf
+from analysis.report.records import CHAPTERS_DIR, Provenance
 from analysis.report.site import notebook_title, render_index, render_page
 
 #: The report's notebooks ship inside the package, so an installed package can run them.
@@ -215,7 +214,11 @@ def run_reports(
         out = reports_dir / "notebooks" / nb.name
         out.parent.mkdir(parents=True, exist_ok=True)
         if unavailable is not None and WORLDBANK_PARAMETER in declared[nb]:
-            note = wb.unavailable_note(unavailable["kind"], unavailable["message"])
+            # imported here: the World Bank module brings the estimators (statsmodels,
+            # pyfixest), seconds of start-up that every page process would pay
+            from analysis.report.worldbank import unavailable_note
+
+            note = unavailable_note(unavailable["kind"], unavailable["message"])
             write_note_notebook(nb, out, note)
             # a note has no chapter: the record of an earlier run must not reach the PDF
             (reports_dir / CHAPTERS_DIR / f"{nb.stem}.json").unlink(missing_ok=True)

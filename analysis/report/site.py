@@ -22,9 +22,8 @@ from typing import Any
 
 import jinja2
 import nbformat
-from nbconvert import HTMLExporter
 
-from analysis.report.document import Provenance, read_chapters
+from analysis.report.records import Provenance, read_chapters
 
 #: The report's HTML templates (package data).
 TEMPLATES: Path = Path(__file__).parent / "templates"
@@ -111,6 +110,8 @@ def render_page(
     following = (
         entries[position + 1] if position is not None and position + 1 < len(entries) else None
     )
+    from nbconvert import HTMLExporter  # here: a second of start-up the index does not need
+
     node = nbformat.read(executed, as_version=4)
     exporter = HTMLExporter(
         template_name="page",
