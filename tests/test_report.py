@@ -79,7 +79,7 @@ def test_pages_hold_no_absolute_path_of_the_machine(reports):
     pages = sorted((reports / "html").glob("*.html"))
     notebooks = sorted((reports / "notebooks").glob("*.ipynb"))
     assert len(pages) >= 5 and len(notebooks) == len(pages)
-    for page in [*pages, *notebooks]:
+    for page in [*pages, *notebooks, reports / "index.html", reports / "report.typ"]:
         text = page.read_text()
         assert built_in not in text and checkout not in text, page
     record = json.loads((reports / "notebooks" / "02_wage_premium.ipynb").read_text())

@@ -90,14 +90,18 @@ def markdown_to_typst(markdown: str) -> str:
 
 
 def _cell(text: object) -> str:
-    return f"[{typst_text(str(text))}]"
+    """A table cell; a long name may break after its underscores (a zero-width space),
+    so that a wide table keeps its columns apart."""
+    return "[" + typst_text(str(text)).replace("\\_", "\\_\u200b") + "]"
 
 
-def table_typst(record: dict[str, Any], size: str = "7.5pt") -> str:
-    """A table record as a Typst figure: header row, body, notes, source, provenance."""
+def table_typst(record: dict[str, Any], size: str | None = None) -> str:
+    """A table record as a Typst figure: header row, body, notes, source, provenance
+    (``size``: of its text; by default smaller for a table of more than eight columns)."""
     columns = record["columns"]
+    size = size or ("6.5pt" if len(columns) > 8 else "7.5pt")
     align = ", ".join("left" if i == 0 else "right" for i in range(len(columns)))
-    header = ", ".join(f"[*{typst_text(c)}*]" for c in columns)
+    header = ", ".join(f"[*{_cell(c)[1:-1]}*]" for c in columns)
     body = ",\n    ".join(", ".join(_cell(v) for v in row) for row in record["rows"])
     notes = [
         record.get("notes") or "",
