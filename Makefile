@@ -164,7 +164,7 @@ $(REPORTS)/html/%.html: $(NOTEBOOKS)/%.ipynb $(REPORT_INPUTS)
 		--processed $(PROCESSED) --validation $(VALIDATION) --worldbank $(WORLDBANK_DIR)
 
 # the one page that reads the worldbank stage's tables
-$(REPORTS)/html/04_world_bank.html: $(WORLDBANK_DONE)
+$(REPORTS)/html/05_world_bank.html: $(WORLDBANK_DONE)
 
 # the settings file holds the list of notebooks: a page added or removed rewrites the index
 $(INDEX): $(PAGES) $(call setting,notebooks,$(notdir $(NOTEBOOK_FILES)))

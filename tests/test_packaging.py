@@ -125,7 +125,7 @@ def test_wheel_holds_every_file_the_package_reads(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     package_root = config.PACKAGE_DIR.parent
     needed = {p.relative_to(package_root).as_posix() for p in READ_AT_RUN_TIME}
-    assert len(needed) == 12, sorted(needed)  # 4 tables, aliases, params, 6 notebooks
+    assert len(needed) == 13, sorted(needed)  # 4 tables, aliases, params, 7 notebooks
     assert needed <= names, sorted(needed - names)
     if (REPO / ".git").exists():
         tracked = subprocess.run(
@@ -169,7 +169,7 @@ def test_installed_package_writes_under_the_working_directory(site, tmp_path):
         str(project / "reports"),
     ]
     assert where["shared"] == str(tmp_path / "shared")
-    assert where["notebooks"] == 6
+    assert where["notebooks"] == 7
 
 
 def test_installed_package_follows_the_project_variable(site, tmp_path):

@@ -72,7 +72,7 @@ def test_the_pipeline_builds_every_stage_and_page(built):
     assert sorted(p.stem for p in (built / "reports" / "html").glob("*.html")) == notebooks
     index = (built / "reports" / "index.html").read_text()
     assert all(f"html/{stem}.html" in index for stem in notebooks)
-    assert re.search(r'04_world_bank\.html">[^<]*</a> \(not built: input missing', index)
+    assert re.search(r'05_world_bank\.html">[^<]*</a> \(not built: input missing', index)
     assert (built / "reports" / "report.pdf").is_file()
 
 
@@ -86,14 +86,14 @@ def test_a_second_run_executes_nothing(built):
 
 def test_a_touched_notebook_rebuilds_its_page_and_the_index_only(built):
     before = modification_times(built)
-    (built / "notebooks" / "05_validation.ipynb").touch()
+    (built / "notebooks" / "06_validation.ipynb").touch()
     make(built, "pipeline")
     after = modification_times(built)
     changed = {name for name in after if after[name] != before.get(name)}
     page = {
-        "reports/html/05_validation.html",
-        "reports/notebooks/05_validation.ipynb",
-        "reports/chapters/05_validation.json",
+        "reports/html/06_validation.html",
+        "reports/notebooks/06_validation.ipynb",
+        "reports/chapters/06_validation.json",
     }
     whole = {"reports/index.html", "reports/report.pdf", "reports/report.typ"}
     assert page | whole <= changed

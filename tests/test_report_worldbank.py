@@ -33,8 +33,8 @@ from analysis.report import worldbank as wb
 from analysis.report.run import NOTEBOOKS_DIR, run_reports
 from analysis.sources.worldbank import CATALOG, FILENAME, SHA256
 
-NOTEBOOK = NOTEBOOKS_DIR / "04_world_bank.ipynb"
-PAGE = "html/04_world_bank.html"
+NOTEBOOK = NOTEBOOKS_DIR / "05_world_bank.ipynb"
+PAGE = "html/05_world_bank.html"
 
 FIGURES = [
     "worldbank_korea_ai_net_migration",
@@ -57,7 +57,7 @@ TABLES = [
 EXPECTED = (
     [f"figures/{stem}.{ext}" for stem in FIGURES for ext in ("png", "pdf")]
     + [f"tables/{stem}.{ext}" for stem in TABLES for ext in ("csv", "tex")]
-    + [PAGE, "notebooks/04_world_bank.ipynb", "index.html"]
+    + [PAGE, "notebooks/05_world_bank.ipynb", "index.html"]
 )
 
 
@@ -145,7 +145,7 @@ def test_page_ran_cleanly_and_says_what_it_shows(built):
     index = (reports / "index.html").read_text()
     for target in re.findall(r'(?:href|src)="([^"]+)"', index):
         assert (reports / target).is_file(), target
-    assert 'href="html/04_world_bank.html"' in index
+    assert 'href="html/05_world_bank.html"' in index
 
 
 def test_tables_hold_the_numbers_of_the_file(built):
@@ -269,11 +269,11 @@ def test_missing_workbook_gives_a_note_on_how_to_get_it(missing):
 
 def test_missing_workbook_leaves_other_notebooks_alone(missing):
     reports, written = missing
-    assert [p.name for p in written["pages"]] == ["00_other.html", "04_world_bank.html"]
+    assert [p.name for p in written["pages"]] == ["00_other.html", "05_world_bank.html"]
     assert "other page built" in (reports / "html" / "00_other.html").read_text()
     assert (reports / "tables" / "other.csv").read_text() == "a\n1\n"
     index = (reports / "index.html").read_text()
-    assert 'href="html/00_other.html"' in index and 'href="html/04_world_bank.html"' in index
+    assert 'href="html/00_other.html"' in index and 'href="html/05_world_bank.html"' in index
     assert "not built: input missing" in index
 
 

@@ -2,7 +2,7 @@
 
 The analyses run in the ``worldbank`` stage (:mod:`analysis.realdata.stage`), which
 writes their tables as CSVs; this module turns those tables into what
-``notebooks/04_world_bank.ipynb`` shows and saves (figures and tables prefixed
+``notebooks/05_world_bank.ipynb`` shows and saves (figures and tables prefixed
 ``worldbank_``), and writes the note that replaces the page when the stage found no
 usable workbook (:func:`unavailable_note`).
 
