@@ -171,7 +171,7 @@ def _run_clean(args: argparse.Namespace) -> int:
         years=tuple(args.years),
         progress=True,
         spark=_spark_for(args),
-        dataset_root=args.dataset_root,
+        dataset_root=getattr(args, "dataset_root", None),
     )
     rows = ", ".join(f"{t} {n:,}" for t, n in manifest["rows"].items())
     print(f"cleaned {args.delivery} on {args.engine} into {args.out}: {rows} rows")
