@@ -112,3 +112,33 @@ def test_every_estimate_table_names_the_function_that_made_it(reports):
         module, _, function = dotted.rpartition(".")
         assert callable(getattr(importlib.import_module(module), function)), (name, dotted)
         assert (reports.parent / "estimates" / entry["file"]).is_file(), name
+
+
+def test_a_kernel_that_dies_at_start_is_started_again(tmp_path, monkeypatch):
+    """Two pages started at once can race for a port: the kernel that loses dies before
+    running a cell, and the page is run again; any other failure propagates."""
+    import nbformat as nbf
+
+    from analysis.report import run as report_run
+
+    calls = []
+
+    def flaky(source, output, **kwargs):
+        calls.append(output)
+        if len(calls) == 1:
+            raise RuntimeError(report_run.KERNEL_START_FAILURE)
+        nbf.write(nbf.v4.new_notebook(metadata={"papermill": {}}), output)
+
+    monkeypatch.setattr(report_run.pm, "execute_notebook", flaky)
+    out = tmp_path / "notebooks" / "page.ipynb"
+    report_run._execute(tmp_path / "page.ipynb", out, tmp_path, {}, {})
+    assert len(calls) == 2 and out.is_file()
+    assert json.loads(out.read_text())["metadata"]["papermill"]["input_path"] == "page.ipynb"
+
+    def broken(source, output, **kwargs):
+        raise RuntimeError("a cell failed")
+
+    monkeypatch.setattr(report_run.pm, "execute_notebook", broken)
+    with pytest.raises(RuntimeError, match="a cell failed"):
+        report_run._execute(tmp_path / "page.ipynb", tmp_path / "other.ipynb", tmp_path, {}, {})
+    assert not (tmp_path / "other.ipynb").exists()

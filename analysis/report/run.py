@@ -19,6 +19,7 @@ without starting a kernel, and the other notebooks run as usual.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -270,6 +271,16 @@ def write_report_index(reports_dir: str | Path, notebooks: list[Path] | None = N
     return write_index(reports_dir, notebooks, notes)
 
 
+logger = logging.getLogger(__name__)
+
+#: Jupyter's message when a kernel dies while it starts. Two kernels started at once
+#: (the pipeline runs two pages side by side) can draw the same free port between
+#: jupyter_client choosing it and the kernel binding it; the loser dies before running
+#: anything, so it is started again, at most :data:`KERNEL_START_ATTEMPTS` times.
+KERNEL_START_FAILURE: str = "Kernel died before replying to kernel_info"
+KERNEL_START_ATTEMPTS: int = 3
+
+
 def _execute(
     nb: Path, out: Path, cwd: Path, parameters: dict[str, object], declared: dict[str, object]
 ) -> None:
@@ -285,14 +296,22 @@ def _execute(
     parameters = {k: v for k, v in parameters.items() if k in declared}
 
     def run(tmp: Path) -> None:
-        pm.execute_notebook(
-            str(nb),
-            str(tmp),
-            kernel_name="python3",
-            progress_bar=False,
-            cwd=str(cwd),
-            parameters=parameters,
-        )
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                pm.execute_notebook(
+                    str(nb),
+                    str(tmp),
+                    kernel_name="python3",
+                    progress_bar=False,
+                    cwd=str(cwd),
+                    parameters=parameters,
+                )
+                break
+            except RuntimeError as error:
+                # a kernel that dies before it answers has run no cell: start another
+                if KERNEL_START_FAILURE not in str(error) or attempt == KERNEL_START_ATTEMPTS:
+                    raise
+                logger.warning("%s: %s; starting another kernel", nb.name, KERNEL_START_FAILURE)
         executed = nbformat.read(tmp, as_version=4)
         record = executed.metadata.get("papermill", {})
         record["input_path"] = nb.name
