@@ -190,22 +190,10 @@ class Chapter:
         folder = self.reports_dir / "figures"
         figure_files.save(fig, folder / name)
         plt.close(fig)
-        record = {
-            "kind": "figure",
-            "label": label,
-            "name": name,
-            "png": f"figures/{name}.png",
-            "pdf": f"figures/{name}.pdf",
-            "caption": caption,
-            "alt": alt,
-            "source": source,
-            "function": function,
-            "data": self.provenance.label(),
-            "chapter": self.title,
-            "notebook": self.notebook,
-        }
-        _write_json(folder / f"{name}.json", record)
-        self.blocks.append(record)
+        self._record(
+            "figure", label, name, caption=caption, source=source, function=function,
+            png=f"figures/{name}.png", pdf=f"figures/{name}.pdf", alt=alt,
+        )  # fmt: skip
         _display_html(
             f'<figure class="report-figure" id="{html.escape(name)}">'
             f'<img src="../figures/{html.escape(name)}.png" alt="{html.escape(alt)}">'
@@ -272,27 +260,29 @@ class Chapter:
                 caption=f"{label}. {caption}",
                 notes=" ".join(part for part in (notes, footnote) if part),
             )
+        self._record(
+            "table", label, name, caption=caption, source=source, function=function,
+            csv=f"tables/{name}.csv", tex=f"tables/{name}.tex", columns=list(shown.columns),
+            rows=shown.to_numpy().tolist(), notes=notes,
+        )  # fmt: skip
+        _display_html(_table_html(shown, label, caption, notes, source, footnote))
+
+    # ------------------------------------------------------------------ record
+    def _record(self, kind: str, label: str, name: str, **fields: Any) -> None:
+        """Keep a figure's or table's block and write its sidecar
+        (``<kind>s/<name>.json``): the fields given, the data and the chapter."""
         record = {
-            "kind": "table",
+            "kind": kind,
             "label": label,
             "name": name,
-            "csv": f"tables/{name}.csv",
-            "tex": f"tables/{name}.tex",
-            "caption": caption,
-            "columns": list(shown.columns),
-            "rows": shown.to_numpy().tolist(),
-            "notes": notes,
-            "source": source,
-            "function": function,
+            **fields,
             "data": self.provenance.label(),
             "chapter": self.title,
             "notebook": self.notebook,
         }
-        _write_json(folder / f"{name}.json", record)
+        _write_json(self.reports_dir / f"{kind}s" / f"{name}.json", record)
         self.blocks.append(record)
-        _display_html(_table_html(shown, label, caption, notes, source, footnote))
 
-    # ------------------------------------------------------------------ record
     def finish(self) -> Path:
         """Write ``chapters/<notebook>.json``: the chapter's blocks in reading order."""
         record = {
