@@ -37,7 +37,13 @@ import pandas as pd
 from analysis.io import write_atomic
 from analysis.report import figures as figure_files
 from analysis.report import tables as table_files
-from analysis.report.records import CHAPTERS_DIR, Provenance, source_note
+from analysis.report.records import (
+    CHAPTERS_DIR,
+    Provenance,
+    provenance_line,
+    source_note,
+    table_html,
+)
 
 
 def function_name(made_by: Callable[..., Any] | str) -> str:
@@ -183,7 +189,7 @@ class Chapter:
         self._figures += 1
         label = f"Figure {self.number}.{self._figures}"
         function = function_name(made_by)
-        stamp = f"{self.provenance.label()}. Made by {function}."
+        stamp = provenance_line(self.provenance.label(), function)
         lowest = [t.get_position()[1] for t in fig.texts if t.get_position()[1] < 0]
         y = min(lowest) - 0.04 if lowest else -0.01  # below a credit line already there
         fig.text(0.0, y, stamp, fontsize=6.5, color="0.35", ha="left", va="top")
@@ -252,7 +258,7 @@ class Chapter:
         columns = dict(columns or {c: column_label(str(c)) for c in frame.columns})
         shown = display_frame(frame, columns, decimals=decimals, intervals=intervals)
         folder = self.reports_dir / "tables"
-        footnote = f"{self.provenance.label()}. Made by {function}."
+        footnote = provenance_line(self.provenance.label(), function)
         if export:
             table_files.export_table(
                 frame if data is None else data,
@@ -260,17 +266,17 @@ class Chapter:
                 caption=f"{label}. {caption}",
                 notes=" ".join(part for part in (notes, footnote) if part),
             )
-        self._record(
+        record = self._record(
             "table", label, name, caption=caption, source=source, function=function,
             csv=f"tables/{name}.csv", tex=f"tables/{name}.tex", columns=list(shown.columns),
             rows=shown.to_numpy().tolist(), notes=notes,
         )  # fmt: skip
-        _display_html(_table_html(shown, label, caption, notes, source, footnote))
+        _display_html(table_html(record))
 
     # ------------------------------------------------------------------ record
-    def _record(self, kind: str, label: str, name: str, **fields: Any) -> None:
+    def _record(self, kind: str, label: str, name: str, **fields: Any) -> dict[str, Any]:
         """Keep a figure's or table's block and write its sidecar
-        (``<kind>s/<name>.json``): the fields given, the data and the chapter."""
+        (``<kind>s/<name>.json``): the fields given, the data and the chapter; the record."""
         record = {
             "kind": kind,
             "label": label,
@@ -282,6 +288,7 @@ class Chapter:
         }
         _write_json(self.reports_dir / f"{kind}s" / f"{name}.json", record)
         self.blocks.append(record)
+        return record
 
     def finish(self) -> Path:
         """Write ``chapters/<notebook>.json``: the chapter's blocks in reading order."""
@@ -298,20 +305,6 @@ class Chapter:
 
 def _source_sentence(source: str) -> str:
     return f" {html.escape(source_note(source))}" if source else ""
-
-
-def _table_html(
-    shown: pd.DataFrame, label: str, caption: str, notes: str, source: str, footnote: str
-) -> str:
-    """great-tables' HTML of ``shown``: title, column labels, notes and provenance."""
-    from great_tables import GT
-
-    table = GT(shown).tab_header(title=f"{label}. {caption}")
-    for note in (notes, source_note(source), footnote):
-        if note:
-            table = table.tab_source_note(note)
-    table = table.tab_options(table_font_size="13px", table_width="100%")
-    return f'<div class="report-table">{table.as_raw_html()}</div>'
 
 
 def _write_json(path: Path, content: Mapping[str, Any]) -> Path:

@@ -31,7 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from analysis.io import write_atomic
-from analysis.report.records import read_chapters, source_note
+from analysis.report.records import (
+    provenance_note,
+    read_chapters,
+    report_banner,
+    source_note,
+)
 from analysis.report.site import HEADLINE_TABLE
 
 #: Characters with a meaning in Typst markup, escaped in plain text.
@@ -106,7 +111,7 @@ def table_typst(record: dict[str, Any], size: str | None = None) -> str:
     notes = [
         record.get("notes") or "",
         source_note(record.get("source") or ""),
-        f"{record['data']}. Made by {record['function']}.",
+        provenance_note(record),
     ]
     below = " ".join(typst_text(n) for n in notes if n)
     return (
@@ -148,16 +153,7 @@ def chapter_typst(record: dict[str, Any]) -> str:
 
 def report_typst(records: Sequence[dict[str, Any]], headline: dict[str, Any] | None) -> str:
     """The whole report's Typst source over the chapter ``records``."""
-    data = records[0]["data"] if records else ""
-    synthetic = any(r["synthetic"] for r in records)
-    warning = (
-        " The numbers illustrate the method; they are not findings about Korea."
-        if synthetic
-        else ""
-    )
-    for record in records:  # a chapter on other data says so here too
-        if record["data"] != data:
-            warning += f" Chapter {record['number']} shows other data: {record['data']}."
+    statement = report_banner(records)[0].removeprefix("Data shown: ")
     title = [
         '#set document(title: "AI wage premium and AI-talent mobility in Korea", '
         'author: "kr-ai-talent")',
@@ -174,7 +170,7 @@ def report_typst(records: Sequence[dict[str, Any]], headline: dict[str, Any] | N
         "note of December 2025]]",
         "#v(1em)",
         f'#block(fill: rgb("#fff4d6"), stroke: rgb("#e9c46a"), inset: 8pt, radius: 3pt, '
-        f"width: 100%)[*Data shown:* {typst_text(data + '.' + warning)}]",
+        f"width: 100%)[*Data shown:* {typst_text(statement)}]",
         "#v(1em)",
     ]
     if headline is not None:

@@ -93,3 +93,57 @@ def read_chapters(reports_dir: str | Path, notebooks: Sequence[str]) -> list[dic
         if path.is_file():
             records.append(json.loads(path.read_text()))
     return records
+
+
+def provenance_line(data: str, function: str) -> str:
+    """The provenance line of a figure or table: its data and the function that made it."""
+    return f"{data}. Made by {function}."
+
+
+def provenance_note(record: dict[str, Any]) -> str:
+    """:func:`provenance_line` of a figure's or table's record."""
+    return provenance_line(record["data"], record["function"])
+
+
+def table_html(record: dict[str, Any], font_size: str = "13px") -> str:
+    """A table record in great-tables' HTML: its number and caption as the title, the
+    formatted rows under their labels, then its notes, source and provenance."""
+    import pandas as pd
+    from great_tables import GT
+
+    frame = pd.DataFrame(record["rows"], columns=record["columns"])
+    table = GT(frame).tab_header(title=f"{record['label']}. {record['caption']}")
+    notes = (record.get("notes") or "", source_note(record.get("source") or ""))
+    for note in (*notes, provenance_note(record)):
+        if note:
+            table = table.tab_source_note(note)
+    table = table.tab_options(table_font_size=font_size, table_width="100%")
+    return f'<div class="report-table">{table.as_raw_html()}</div>'
+
+
+#: What a statement of synthetic data adds, so that no number is read as a finding.
+SYNTHETIC_CAVEAT: str = "The numbers illustrate the method; they are not findings about Korea."
+
+
+def data_banner(data: str, synthetic: bool) -> str:
+    """``Data shown: <data>.``, with :data:`SYNTHETIC_CAVEAT` for synthetic data.
+
+    >>> data_banner("Real Revelio Labs data", False)
+    'Data shown: Real Revelio Labs data.'
+    """
+    return f"Data shown: {data}." + (f" {SYNTHETIC_CAVEAT}" if synthetic else "")
+
+
+def report_banner(records: Sequence[dict[str, Any]]) -> tuple[str, bool]:
+    """The banner of the whole report over the chapter ``records``, and whether any
+    chapter shows synthetic data: the first chapter's data, and a sentence for each
+    chapter that shows other data."""
+    if not records:
+        return data_banner("the data of the pipeline's run", False), False
+    data, synthetic = records[0]["data"], any(r["synthetic"] for r in records)
+    others = "".join(
+        f" Chapter {r['number']} shows other data: {r['data']}."
+        for r in records
+        if r["data"] != data
+    )
+    return data_banner(data, synthetic) + others, synthetic

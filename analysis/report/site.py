@@ -23,7 +23,13 @@ from typing import Any
 import jinja2
 import nbformat
 
-from analysis.report.records import Provenance, read_chapters
+from analysis.report.records import (
+    Provenance,
+    data_banner,
+    read_chapters,
+    report_banner,
+    table_html,
+)
 
 #: The report's HTML templates (package data).
 TEMPLATES: Path = Path(__file__).parent / "templates"
@@ -67,30 +73,15 @@ def chapters(notebooks: list[Path], prefix: str = "") -> list[dict[str, Any]]:
     ]
 
 
-def banner(provenance: Provenance) -> str:
-    """The sentence at the top of every page."""
-    if provenance.synthetic:
-        return (
-            f"Data shown: {provenance.label()}. The numbers illustrate the method; they "
-            "are not findings about Korea."
-        )
-    return f"Data shown: {provenance.label()}."
-
-
 def chapter_banner(reports_dir: Path, stem: str, provenance: Provenance) -> tuple[str, bool]:
     """The banner of chapter ``stem`` and whether its data are synthetic: from its
     record when it has one (the World Bank chapter shows real data whatever the rest
     shows), else from ``provenance``."""
     record = read_chapters(reports_dir, [stem])
     if record:
-        data, synthetic = record[0]["data"], record[0]["synthetic"]
-        suffix = (
-            " The numbers illustrate the method; they are not findings about Korea."
-            if synthetic
-            else ""
-        )
-        return f"Data shown: {data}.{suffix}", synthetic
-    return banner(provenance), provenance.synthetic
+        synthetic = record[0]["synthetic"]
+        return data_banner(record[0]["data"], synthetic), synthetic
+    return data_banner(provenance.label(), provenance.synthetic), provenance.synthetic
 
 
 def render_page(
@@ -144,20 +135,6 @@ def _sidecars(folder: Path, notebooks: set[str]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in records.items() if v.get("notebook") in notebooks}
 
 
-def _headline_html(table: dict[str, Any]) -> str:
-    """The headline table recorded by the validation chapter, in great-tables' HTML."""
-    import pandas as pd
-    from great_tables import GT
-
-    frame = pd.DataFrame(table["rows"], columns=table["columns"])
-    gt = GT(frame).tab_header(title=f"{table['label']}. {table['caption']}")
-    for note in (table.get("notes"), f"{table['data']}. Made by {table['function']}."):
-        if note:
-            gt = gt.tab_source_note(note)
-    gt = gt.tab_options(table_font_size="14px", table_width="100%")
-    return f'<div class="report-table">{gt.as_raw_html()}</div>'
-
-
 def render_index(reports_dir: Path, notebooks: list[Path], notes: set[str] | None = None) -> str:
     """The landing page over the chapters of ``notebooks`` built in ``reports_dir``
     (``notes``: the stems whose page is a note about a missing input)."""
@@ -166,8 +143,6 @@ def render_index(reports_dir: Path, notebooks: list[Path], notes: set[str] | Non
     for entry in entries:
         entry["note"] = entry["stem"] in notes
     records = read_chapters(reports_dir, [nb.stem for nb in notebooks])
-    synthetic = any(r["synthetic"] for r in records) if records else False
-    data = records[0]["data"] if records else "the data of the pipeline's run"
     built = {r["notebook"] for r in records}  # files of other runs' chapters are not listed
     tables = _sidecars(reports_dir / "tables", built)
     figures = _sidecars(reports_dir / "figures", built)
@@ -185,20 +160,13 @@ def render_index(reports_dir: Path, notebooks: list[Path], notes: set[str] | Non
         keep_trailing_newline=True,
     )
     headline = tables.get(HEADLINE_TABLE)
-    banner_text = (
-        f"Data shown: {data}. The numbers illustrate the method; they are not findings about Korea."
-        if synthetic
-        else f"Data shown: {data}."
-    )
-    for record in records:  # a chapter on other data says so here too
-        if record["data"] != data:
-            banner_text += f" Chapter {record['number']} shows other data: {record['data']}."
+    banner_text, synthetic = report_banner(records)
     return environment.get_template("index.html.j2").render(
         css=site_css(),
         chapters=entries,
         banner=banner_text,
         synthetic=synthetic,
-        headline=jinja2_markup(_headline_html(headline)) if headline else "",
+        headline=jinja2_markup(table_html(headline, font_size="14px")) if headline else "",
         pdf=(reports_dir / "report.pdf").is_file(),
         figures=listing(figures, "png"),
         tables=listing({k: v for k, v in tables.items() if k != HEADLINE_TABLE}, "csv"),
