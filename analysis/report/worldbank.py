@@ -24,7 +24,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -37,18 +37,14 @@ from analysis.realdata.compensation import MIGRATION, PREMIUM
 from analysis.realdata.korea import AI_INDEX, BOK, WORLDBANK
 from analysis.realdata.skills import TERM
 from analysis.realdata.talent_migration import partner_means
-from analysis.report import figures, style
+from analysis.report import style
 from analysis.sources.worldbank import CATALOG, FILENAME, LICENCE, SHA256, default_path
-
-if TYPE_CHECKING:
-    from IPython.display import Image
 
 __all__ = [
     "CREDIT",
     "ai_placebo_figure",
     "ai_placebo_table",
     "ai_vs_other_skills_table",
-    "caption",
     "compensation_mobility_figure",
     "compensation_mobility_table",
     "data_shown",
@@ -58,7 +54,6 @@ __all__ = [
     "korea_bilateral_figure",
     "korea_bilateral_table",
     "read_tables",
-    "save_figure",
     "unavailable_note",
 ]
 
@@ -182,20 +177,6 @@ def data_shown(manifest: dict[str, Any], pipeline_kind: str = "") -> str:
         f"File read: `{book['file']}`; its SHA-256 `{book['sha256'][:16]}...` {check} the "
         "release this package was written against."
     )
-
-
-def caption(text: str) -> str:
-    """A table caption with the credit line appended."""
-    return f"{text}. {CREDIT}."
-
-
-def save_figure(fig: plt.Figure, stem: str | Path) -> Image:
-    """Save ``fig`` with :func:`analysis.report.figures.save` (PNG and PDF) and return the
-    PNG as an IPython image (with alt text) to show on the notebook's page."""
-    from IPython.display import Image
-
-    png = figures.save(fig, stem)[0]
-    return Image(filename=str(png), alt=Path(stem).name.replace("_", " "))
 
 
 def _credit(fig: plt.Figure) -> None:
